@@ -1,0 +1,165 @@
+
+/*
+ * ngx_blob_module: authorization entry point.
+ *
+ * Picks the scheme a request carries (Shared Key in the Authorization
+ * header, or a shared access signature in the query string) and hands it
+ * to the file that implements it.  A request that carries no credentials
+ * at all is declined, so that dispatch can decide on anonymous access;
+ * anything else that does not verify is an error: deny by default.
+ *
+ * The HMAC and the constant-time comparison both schemes use live here.
+ */
+
+
+#include "ngx_http_blob_module.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+
+static ngx_int_t ngx_http_blob_auth_scheme(ngx_str_t *value, char *scheme);
+
+
+ngx_int_t
+ngx_http_blob_authorize(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
+    ngx_http_blob_error_detail_t *detail)
+{
+    u_char           *p, *last;
+    ngx_str_t         sig, scheme;
+    ngx_table_elt_t  *h;
+
+    ctx->authenticated = 0;
+    ctx->sas = 0;
+
+    if (ctx->account == NULL) {
+        /* dispatch resolves the account first; never trust its absence */
+        ctx->error = NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED;
+        return NGX_ERROR;
+    }
+
+    h = ngx_http_blob_header_in(r, "authorization");
+
+    if (h != NULL) {
+
+        if (ngx_http_blob_auth_scheme(&h->value, "SharedKey") == NGX_OK
+            || ngx_http_blob_auth_scheme(&h->value, "SharedKeyLite")
+               == NGX_OK)
+        {
+            return ngx_http_blob_auth_shared_key(r, ctx, &h->value, detail);
+        }
+
+        /* name the scheme we refuse, never echo the credentials */
+
+        p = h->value.data;
+        last = p + h->value.len;
+
+        while (p < last && *p != ' ') {
+            p++;
+        }
+
+        scheme.data = h->value.data;
+        scheme.len = ngx_min((size_t) (p - h->value.data), 32);
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "blob: unsupported authorization scheme \"%V\"",
+                      &scheme);
+
+        ctx->error = NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED;
+
+        if (detail) {
+            detail->auth_detail.len = sizeof("Authentication scheme "
+                                             " is not supported.") - 1
+                                      + scheme.len;
+            detail->auth_detail.data = ngx_pnalloc(r->pool,
+                                                   detail->auth_detail.len);
+            if (detail->auth_detail.data == NULL) {
+                ngx_str_null(&detail->auth_detail);
+                ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
+                return NGX_ERROR;
+            }
+
+            ngx_sprintf(detail->auth_detail.data,
+                        "Authentication scheme %V is not supported.",
+                        &scheme);
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_blob_arg(r, "sig", &sig) == NGX_OK) {
+        return ngx_http_blob_auth_sas(r, ctx, detail);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* "SharedKey acc:sig" matches "SharedKey", but not "SharedKeyLite" */
+
+static ngx_int_t
+ngx_http_blob_auth_scheme(ngx_str_t *value, char *scheme)
+{
+    size_t  len;
+
+    len = ngx_strlen(scheme);
+
+    if (value->len > len
+        && ngx_strncasecmp(value->data, (u_char *) scheme, len) == 0
+        && value->data[len] == ' ')
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * HMAC-SHA256 of the string-to-sign with one of the account's decoded keys;
+ * the raw 32-byte digest is written to signature->data, which must have
+ * room for EVP_MAX_MD_SIZE bytes.
+ */
+
+ngx_int_t
+ngx_http_blob_hmac_sha256(ngx_http_blob_account_t *account, ngx_uint_t key,
+    ngx_str_t *string_to_sign, ngx_str_t *signature)
+{
+    unsigned int  len;
+
+    if (key >= account->nkeys || account->key_len[key] == 0) {
+        return NGX_ERROR;
+    }
+
+    len = 0;
+
+    if (HMAC(EVP_sha256(), account->key[key], (int) account->key_len[key],
+             string_to_sign->data, string_to_sign->len,
+             signature->data, &len)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    signature->len = len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * 1 when both signatures are equal.  The lengths are public (a SHA-256
+ * digest); the bytes are compared in constant time so that a client
+ * cannot learn a valid signature byte by byte from response timing.
+ */
+
+ngx_int_t
+ngx_http_blob_signature_equal(ngx_str_t *a, ngx_str_t *b)
+{
+    if (a->len != b->len || a->len == 0) {
+        return 0;
+    }
+
+    return CRYPTO_memcmp(a->data, b->data, a->len) == 0;
+}

@@ -1,0 +1,353 @@
+
+/*
+ * ngx_blob_module: request bodies streamed into a staging file.
+ *
+ * nginx would buffer a large body to client_body_temp_path with blocking
+ * write(2) calls on the event loop.  Instead the body is read unbuffered:
+ * each buffer nginx fills is handed to a thread task that appends it to a
+ * staging file under <root>/.blob/tmp (the same filesystem as the blobs, so
+ * a commit is a rename) and feeds MD5 and CRC-64 on the way; reading
+ * resumes when the buffer is free again.  Memory per request is one
+ * buffer, whatever the size of the blob.
+ */
+
+
+#include "ngx_http_blob_module.h"
+
+
+static void ngx_http_blob_body_post_handler(ngx_http_request_t *r);
+static void ngx_http_blob_body_read_handler(ngx_http_request_t *r);
+static void ngx_http_blob_body_process(ngx_http_request_t *r,
+    ngx_http_blob_ctx_t *ctx);
+static void ngx_http_blob_body_write_work(ngx_http_blob_ctx_t *ctx);
+static void ngx_http_blob_body_write_done(ngx_http_request_t *r,
+    ngx_http_blob_ctx_t *ctx);
+static void ngx_http_blob_body_fail(ngx_http_request_t *r,
+    ngx_http_blob_ctx_t *ctx, ngx_http_blob_error_e error);
+static void ngx_http_blob_body_cleanup(void *data);
+
+
+ngx_int_t
+ngx_http_blob_body_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
+    ngx_http_blob_done_pt done)
+{
+    ngx_int_t            rc;
+    ngx_pool_cleanup_t  *cln;
+
+    if (ngx_http_blob_store_temp_name(r->pool, &ctx->account_root,
+                                      &ctx->temp_path)
+        != NGX_OK)
+    {
+        return ngx_http_blob_error(r, NGX_HTTP_BLOB_ERR_INTERNAL_ERROR, NULL);
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return ngx_http_blob_error(r, NGX_HTTP_BLOB_ERR_INTERNAL_ERROR, NULL);
+    }
+
+    cln->handler = ngx_http_blob_body_cleanup;
+    cln->data = ctx;
+
+    ctx->body_done_handler = done;
+    ctx->body_received = 0;
+    ctx->body_crc64 = 0;
+    ctx->body_done = 0;
+    ctx->committed = 0;
+    ngx_md5_init(&ctx->body_md5);
+
+    ctx->body_chain = NULL;
+
+    r->request_body_no_buffering = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_blob_body_post_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+
+        if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+            return ngx_http_blob_error(r,
+                                      NGX_HTTP_BLOB_ERR_REQUEST_BODY_TOO_LARGE,
+                                      NULL);
+        }
+
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_blob_body_post_handler(ngx_http_request_t *r)
+{
+    ngx_http_blob_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_blob_module);
+
+    r->read_event_handler = ngx_http_blob_body_read_handler;
+
+    ngx_http_blob_body_process(r, ctx);
+}
+
+
+static void
+ngx_http_blob_body_read_handler(ngx_http_request_t *r)
+{
+    ngx_http_blob_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_blob_module);
+
+    ngx_http_blob_body_process(r, ctx);
+}
+
+
+static void
+ngx_http_blob_body_process(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
+{
+    ngx_int_t                  rc;
+    ngx_chain_t               *out;
+    ngx_http_request_body_t   *rb;
+
+    if (ctx->busy || ctx->body_done) {
+        /* a write is in flight: reading resumes when it completes */
+        return;
+    }
+
+    rb = r->request_body;
+
+    if (r->reading_body) {
+        rc = ngx_http_read_unbuffered_request_body(r);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            ctx->body_done = 1;
+
+            if (r->connection->read->timedout || r->connection->error) {
+                ngx_http_finalize_request(r, rc);
+                return;
+            }
+
+            ngx_http_blob_body_fail(r, ctx, NGX_HTTP_BLOB_ERR_INVALID_INPUT);
+            return;
+        }
+    }
+
+    out = rb->bufs;
+    rb->bufs = NULL;
+
+    if (out == NULL && r->reading_body) {
+        /* wait for the client */
+        return;
+    }
+
+    ctx->body_chain = out;
+    ctx->body_last = r->reading_body ? 0 : 1;
+
+    rc = ngx_http_blob_task_run(r, ctx, ngx_http_blob_body_write_work,
+                                ngx_http_blob_body_write_done);
+
+    if (rc != NGX_DONE) {
+        ctx->body_done = 1;
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    /*
+     * nobody up the stack takes NGX_DONE from a read event handler, so the
+     * reference the task took is given back here; the request's own one
+     * keeps it alive until the body's "done" handler finalizes it
+     */
+
+    r->main->count--;
+}
+
+
+/* the thread side: append buffers, feed the checksums, finish the file */
+
+static void
+ngx_http_blob_body_write_work(ngx_http_blob_ctx_t *ctx)
+{
+    u_char        *p, buf[65536];
+    off_t          pos, last;
+    size_t         len;
+    ssize_t        n;
+    ngx_buf_t     *b;
+    ngx_chain_t   *cl;
+
+    if (ctx->fd == NGX_INVALID_FILE) {
+        ctx->fd = open((char *) ctx->temp_path.data,
+                       O_WRONLY|O_CREAT|O_EXCL, 0644);
+
+        if (ctx->fd == NGX_INVALID_FILE && ngx_errno == NGX_ENOENT) {
+            /* first use of this root: create .blob/tmp */
+            if (ngx_http_blob_store_mkdir_parents(ctx, ctx->temp_path.data,
+                                                  ctx->account_root.len)
+                == NGX_OK)
+            {
+                ctx->fd = open((char *) ctx->temp_path.data,
+                               O_WRONLY|O_CREAT|O_EXCL, 0644);
+            }
+        }
+
+        if (ctx->fd == NGX_INVALID_FILE) {
+            ctx->err = ngx_errno;
+            ctx->failed = "open() of a staging file";
+            ctx->error = ngx_http_blob_errno_error(ctx->err);
+            return;
+        }
+    }
+
+    for (cl = ctx->body_chain; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            p = b->pos;
+            len = b->last - b->pos;
+
+            ngx_md5_update(&ctx->body_md5, p, len);
+            ctx->body_crc64 = ngx_http_blob_crc64(ctx->body_crc64, p, len);
+
+            while (len) {
+                n = pwrite(ctx->fd, p, len, ctx->body_received);
+
+                if (n == -1) {
+                    if (ngx_errno == NGX_EINTR) {
+                        continue;
+                    }
+
+                    goto failed;
+                }
+
+                p += n;
+                len -= n;
+                ctx->body_received += n;
+            }
+
+            continue;
+        }
+
+        if (!b->in_file) {
+            continue;
+        }
+
+        /* HTTP/2 may have spooled part of the body to a file */
+
+        for (pos = b->file_pos, last = b->file_last; pos < last; /* void */) {
+            len = ngx_min((off_t) sizeof(buf), last - pos);
+
+            n = pread(b->file->fd, buf, len, pos);
+            if (n <= 0) {
+                goto failed;
+            }
+
+            ngx_md5_update(&ctx->body_md5, buf, n);
+            ctx->body_crc64 = ngx_http_blob_crc64(ctx->body_crc64, buf, n);
+
+            if (pwrite(ctx->fd, buf, n, ctx->body_received) != n) {
+                goto failed;
+            }
+
+            pos += n;
+            ctx->body_received += n;
+        }
+    }
+
+    if (!ctx->body_last) {
+        return;
+    }
+
+    /* the whole body is here */
+
+    if (ctx->conf->fsync && fsync(ctx->fd) == -1) {
+        goto failed;
+    }
+
+    if (close(ctx->fd) == -1) {
+        ctx->fd = NGX_INVALID_FILE;
+        goto failed;
+    }
+
+    ctx->fd = NGX_INVALID_FILE;
+
+    return;
+
+failed:
+
+    ctx->err = ngx_errno;
+    ctx->failed = "writing a staging file";
+    ctx->error = ngx_http_blob_errno_error(ctx->err);
+
+    if (ctx->error == NGX_HTTP_BLOB_ERR_BLOB_NOT_FOUND) {
+        ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
+    }
+}
+
+
+static void
+ngx_http_blob_body_write_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
+{
+    ngx_chain_t  *cl;
+
+    /* hand the buffers back to nginx's request body reader */
+
+    for (cl = ctx->body_chain; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
+    }
+
+    ctx->body_chain = NULL;
+
+    if (ctx->failed) {
+        ctx->body_done = 1;
+        ngx_http_blob_body_fail(r, ctx, ctx->error);
+        return;
+    }
+
+    if (r->reading_body) {
+        ngx_http_blob_body_process(r, ctx);
+        return;
+    }
+
+    ctx->body_done = 1;
+    r->read_event_handler = ngx_http_block_reading;
+
+    ctx->body_done_handler(r, ctx);
+}
+
+
+static void
+ngx_http_blob_body_fail(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
+    ngx_http_blob_error_e error)
+{
+    if (r->reading_body) {
+        /* the rest of the body is not read: the connection cannot be kept */
+        r->keepalive = 0;
+        r->lingering_close = 1;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ngx_http_finalize_request(r, ngx_http_blob_error(r, error, NULL));
+}
+
+
+/*
+ * A staging file that was not committed is removed with the request.  The
+ * normal error paths get here after the response was sent; a crash leaves
+ * the file for the collector (blob_temp_ttl).
+ */
+
+static void
+ngx_http_blob_body_cleanup(void *data)
+{
+    ngx_http_blob_ctx_t  *ctx = data;
+
+    if (ctx->fd != NGX_INVALID_FILE) {
+        (void) close(ctx->fd);
+        ctx->fd = NGX_INVALID_FILE;
+    }
+
+    if (!ctx->committed && ctx->temp_path.data) {
+        (void) unlink((char *) ctx->temp_path.data);
+    }
+}

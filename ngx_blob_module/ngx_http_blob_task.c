@@ -1,0 +1,174 @@
+
+/*
+ * ngx_blob_module: filesystem work in the thread pool.
+ *
+ * The data root is a network filesystem: any open(), stat() or rename() may
+ * take milliseconds, so none of them runs on the event loop.  An operation
+ * hands a "work" function to the pool; it makes syscalls only and leaves
+ * its results and errno in the request context.  The "done" function then
+ * runs on the event loop, logs, and answers, as the copy filter does for
+ * aio threads.
+ */
+
+
+#include "ngx_http_blob_module.h"
+
+
+static void ngx_http_blob_task_handler(void *data, ngx_log_t *log);
+static void ngx_http_blob_task_event_handler(ngx_event_t *ev);
+static void ngx_http_blob_task_pool_cleanup(void *data);
+
+
+typedef struct {
+    ngx_http_blob_ctx_t  *ctx;
+} ngx_http_blob_task_t;
+
+
+ngx_int_t
+ngx_http_blob_task_run(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
+    ngx_http_blob_work_pt work, ngx_http_blob_done_pt done)
+{
+    ngx_thread_task_t     *task;
+    ngx_http_blob_task_t  *bt;
+
+    if (ctx->busy) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "blob: thread task already in flight");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_blob_task_pool(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_blob_task_t));
+    if (task == NULL) {
+        return NGX_ERROR;
+    }
+
+    bt = task->ctx;
+    bt->ctx = ctx;
+
+    ctx->work = work;
+    ctx->done = done;
+    ctx->err = 0;
+    ctx->failed = NULL;
+
+    task->handler = ngx_http_blob_task_handler;
+    task->event.data = r;
+    task->event.handler = ngx_http_blob_task_event_handler;
+
+    if (ngx_thread_task_post(ctx->conf->thread_pool, task) != NGX_OK) {
+        /* the queue is full: tell the client to back off, as Azure does */
+        return ngx_http_blob_error(r, NGX_HTTP_BLOB_ERR_SERVER_BUSY, NULL);
+    }
+
+    /*
+     * the task holds a reference to the request: NGX_DONE, returned up to
+     * ngx_http_finalize_request(), gives it back
+     */
+
+    ctx->busy = 1;
+    r->main->count++;
+    r->main->blocked++;
+    r->aio = 1;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_blob_task_handler(void *data, ngx_log_t *log)
+{
+    ngx_http_blob_task_t  *bt = data;
+
+    bt->ctx->work(bt->ctx);
+}
+
+
+static void
+ngx_http_blob_task_event_handler(ngx_event_t *ev)
+{
+    ngx_connection_t     *c;
+    ngx_http_request_t   *r;
+    ngx_http_blob_ctx_t  *ctx;
+
+    r = ev->data;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_blob_module);
+    ctx->busy = 0;
+
+    if (ctx->failed) {
+        ngx_log_error((ctx->error == NGX_HTTP_BLOB_ERR_INTERNAL_ERROR
+                       ? NGX_LOG_CRIT : NGX_LOG_INFO), c->log, ctx->err,
+                      "blob: %s failed", ctx->failed);
+    }
+
+    if (r->done || c->error) {
+        /* the client went away while the task ran */
+        ngx_http_finalize_request(r, NGX_ERROR);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    ctx->done(r, ctx);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * A thread may not allocate from r->pool while the event loop owns it; a
+ * task gets a private pool instead, destroyed with the request.
+ */
+
+ngx_int_t
+ngx_http_blob_task_pool(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (ctx->task_pool) {
+        return NGX_OK;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->task_pool = ngx_create_pool(4096, r->connection->log);
+    if (ctx->task_pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_blob_task_pool_cleanup;
+    cln->data = ctx->task_pool;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_blob_task_pool_cleanup(void *data)
+{
+    ngx_destroy_pool(data);
+}
+
+
+/*
+ * Every "done" handler ends here, with the result of ngx_http_blob_error(),
+ * of the output filter, or NGX_DONE when it posted another task (whose
+ * reference NGX_DONE then releases).
+ */
+
+void
+ngx_http_blob_finalize(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_finalize_request(r, rc);
+}

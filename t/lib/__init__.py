@@ -1,0 +1,1 @@
+"""Test helpers: gateway.py (nginx under test), azsign.py (Azure signing)."""

@@ -1,0 +1,222 @@
+"""Several gateway hosts on one NFS export.
+
+The kernel here has no NFS client; the stand-in is one `bindfs --xattr-none`
+FUSE mount of a single backing directory per gateway: like NFS, each mount
+refuses xattrs and O_TMPFILE and keeps its own attribute cache.  Whatever
+one gateway writes, the other must see: staged blocks, committed blobs, and
+files that users put into the export directly.
+"""
+
+import base64
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+# a mount's attribute cache may hide another host's change this long
+SETTLE = 10
+
+
+def _umount(mnt):
+    for cmd in (["umount", mnt], ["fusermount", "-u", mnt],
+                ["fusermount3", "-u", mnt], ["umount", "-l", mnt]):
+        if not os.path.ismount(mnt):
+            return
+        try:
+            subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+
+@pytest.fixture(scope="module")
+def export():
+    """(backing dir, [mount A, mount B]) or a skip if FUSE is unavailable."""
+
+    if not os.path.exists("/dev/fuse"):
+        pytest.skip("FUSE unavailable: no /dev/fuse")
+
+    bindfs = shutil.which("bindfs")
+    assert bindfs, "bindfs is not installed (scripts/install-deps.sh test)"
+
+    base = Path(tempfile.mkdtemp(prefix="blob-export-", dir="/tmp"))
+    backing = base / "backing"
+    backing.mkdir()
+    mounts = []
+
+    try:
+        for name in ("host-a", "host-b"):
+            mnt = base / name
+            mnt.mkdir()
+            p = subprocess.run([bindfs, "--xattr-none", str(backing),
+                                str(mnt)], stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=30)
+            if p.returncode != 0 or not os.path.ismount(mnt):
+                err = (p.stderr + p.stdout).strip()
+                if "fuse" in err.lower() or "permitted" in err.lower():
+                    pytest.skip("FUSE unavailable: " + err)
+                pytest.fail("bindfs failed (%d): %s" % (p.returncode, err))
+            mounts.append(mnt)
+
+        yield backing, mounts
+
+    finally:
+        for mnt in mounts:
+            _umount(str(mnt))
+        if not any(os.path.ismount(m) for m in mounts):
+            shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def hosts(export, gateway_factory):
+    backing, mounts = export
+    return backing, [gateway_factory(root=m, name=m.name) for m in mounts]
+
+
+def block_id(n):
+    # Azure wants all IDs of a blob to have the same length
+    return base64.b64encode(b"block-%06d" % n).decode()
+
+
+def block_list_xml(ids):
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<BlockList>'
+            + "".join("<Latest>%s</Latest>" % i for i in ids)
+            + "</BlockList>").encode()
+
+
+def new_container(g):
+    name = "multi" + uuid.uuid4().hex[:12]
+    r = g.request("PUT", "/" + name, query=[("restype", "container")])
+    assert r.status == 201, r
+    return name
+
+
+def wait_for(fn, what):
+    """Polls fn() until it returns a true value: mounts cache attributes."""
+
+    deadline = time.monotonic() + SETTLE
+    while True:
+        v = fn()
+        if v or time.monotonic() > deadline:
+            assert v, "still not so after %ds: %s" % (SETTLE, what)
+            return v
+        time.sleep(0.2)
+
+
+def test_mounts_are_nfs_like(export):
+    # the premise of this file: no xattrs and no O_TMPFILE, as on NFSv3
+    _, mounts = export
+    f = mounts[0] / "probe"
+    f.write_bytes(b"x")
+    try:
+        with pytest.raises(OSError):
+            os.setxattr(f, "user.probe", b"1")
+        if hasattr(os, "O_TMPFILE"):
+            with pytest.raises(OSError):
+                os.close(os.open(mounts[0], os.O_TMPFILE | os.O_WRONLY))
+    finally:
+        f.unlink()
+
+
+def test_blocks_staged_on_one_committed_on_other(hosts):
+    backing, (a, b) = hosts
+    container = new_container(a)
+    path = "/%s/dir/big.bin" % container
+    blocks = [os.urandom(100 * 1024 + n) for n in range(3)]
+    ids = [block_id(n) for n in range(len(blocks))]
+
+    for bid, data in zip(ids, blocks):
+        r = a.request("PUT", path, query=[("comp", "block"), ("blockid", bid)],
+                      body=data)
+        assert r.status == 201, r
+
+    r = b.request("PUT", path, query=[("comp", "blocklist")],
+                  headers={"Content-Type": "application/xml"},
+                  body=block_list_xml(ids))
+    assert r.status == 201, r
+    etag = r.headers["ETag"]
+
+    whole = b"".join(blocks)
+    assert (backing / container / "dir" / "big.bin").read_bytes() == whole
+
+    for g in (a, b):
+        r = wait_for(lambda: (lambda r: r if r.status == 200 else None)(
+                         g.request("GET", path)),
+                     "%s sees the blob" % g)
+        assert r.body == whole
+        assert r.headers["ETag"] == etag
+
+
+def test_block_list_on_other_host(hosts):
+    _, (a, b) = hosts
+    container = new_container(a)
+    path = "/%s/staged.bin" % container
+    bid = block_id(7)
+
+    r = a.request("PUT", path, query=[("comp", "block"), ("blockid", bid)],
+                  body=b"staged on A")
+    assert r.status == 201, r
+
+    # Get Block List on B shows A's uncommitted block
+    r = b.request("GET", path, query=[("comp", "blocklist"),
+                                      ("blocklisttype", "uncommitted")])
+    assert r.status == 200, r
+    names = [e.findtext("Name")
+             for e in r.xml().findall("./UncommittedBlocks/Block")]
+    assert names == [bid]
+
+
+def test_file_written_to_export_is_served_by_both(hosts):
+    backing, (a, b) = hosts
+    container = new_container(a)
+    data = b"put there by a user, not by a gateway\n"
+    d = backing / container / "user"
+    d.mkdir()
+    (d / "file.txt").write_bytes(data)
+
+    for g in (a, b):
+        def listed():
+            r = g.request("GET", "/" + container,
+                          query=[("restype", "container"), ("comp", "list")])
+            assert r.status == 200, r
+            return [n.text for n in r.xml().findall("./Blobs/Blob/Name")]
+
+        assert wait_for(lambda: "user/file.txt" in listed(),
+                        "%s lists user/file.txt" % g)
+
+        r = g.request("GET", "/%s/user/file.txt" % container)
+        assert r.status == 200, r
+        assert r.body == data
+        assert r.headers.get("x-ms-blob-type") == "BlockBlob"
+
+
+def test_rewritten_file_changes_etag(hosts):
+    backing, (a, b) = hosts
+    container = new_container(a)
+    f = backing / container / "rewritten.txt"
+    f.write_bytes(b"first version\n")
+    path = "/%s/rewritten.txt" % container
+
+    before = {}
+    for g in (a, b):
+        r = g.request("HEAD", path)
+        assert r.status == 200, r
+        before[g] = r.headers["ETag"]
+    assert before[a] == before[b]
+
+    f.write_bytes(b"second, longer version\n")
+
+    for g in (a, b):
+        r = wait_for(lambda: (lambda r: r if r.headers.get("ETag")
+                              != before[g] else None)(g.request("HEAD", path)),
+                     "%s sees a new ETag" % g)
+        assert r.status == 200, r
+        r = g.request("GET", path)
+        assert r.body == b"second, longer version\n"
+        assert r.headers["ETag"] != before[g]
