@@ -275,6 +275,9 @@ ngx_http_blob_put_commit_work(ngx_http_blob_ctx_t *ctx)
     ctx->committed = 1;
     ctx->error = NGX_HTTP_BLOB_OK;
 
+    /* Azure discards the uncommitted blocks of a blob that Put Blob wrote */
+    ngx_http_blob_block_discard(ctx);
+
     ngx_http_blob_store_prune_props(ctx, &ctx->state_path, props->etag);
 
     return;
@@ -881,7 +884,7 @@ ngx_http_blob_set_start(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
 static void
 ngx_http_blob_set_work(ngx_http_blob_ctx_t *ctx)
 {
-    uint64_t                ns;
+    uint64_t                ns, old_etag;
     ngx_file_info_t         fi;
     ngx_http_blob_set_t    *set;
     ngx_http_blob_props_t  *old, *new;
@@ -929,6 +932,7 @@ ngx_http_blob_set_work(ngx_http_blob_ctx_t *ctx)
         ngx_memcpy(old->content_md5, new->content_md5, 16);
     }
 
+    old_etag = old->etag;
     ns = ngx_http_blob_now_ns();
 
     fi.st_mtim.tv_sec = ns / 1000000000;
@@ -943,6 +947,12 @@ ngx_http_blob_set_work(ngx_http_blob_ctx_t *ctx)
                                        old)
         != NGX_OK)
     {
+        goto done;
+    }
+
+    /* the same bytes keep their committed block list */
+
+    if (ngx_http_blob_block_keep_list(ctx, old_etag, old->etag) != NGX_OK) {
         goto done;
     }
 

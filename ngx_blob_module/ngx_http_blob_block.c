@@ -28,8 +28,6 @@
 
 #include "ngx_http_blob_module.h"
 
-#include <libxml/parser.h>
-
 
 /* the longest list is 50,000 <Uncommitted> ids of 88 characters, indented */
 #define NGX_HTTP_BLOB_BLOCK_LIST_XML_MAX  (8 * 1024 * 1024)
@@ -926,13 +924,6 @@ ngx_http_blob_put_block_list(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
     op->create_only = (r->headers_in.if_none_match != NULL
                        && r->headers_in.if_none_match->value.len == 1
                        && r->headers_in.if_none_match->value.data[0] == '*');
-
-    /*
-     * libxml2 sets up its globals on first use; that must not happen in
-     * two threads at once.  After the first call this only tests a flag.
-     */
-
-    xmlInitParser();
 
     ctx->error = NGX_HTTP_BLOB_OK;
 

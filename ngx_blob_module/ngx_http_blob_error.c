@@ -65,8 +65,10 @@ static ngx_http_blob_error_info_t  ngx_http_blob_errors[] = {
     ngx_http_blob_err(400, "InvalidBlockList",
         "The specified block list is invalid."),
     ngx_http_blob_err(409, "BlockCountExceedsLimit",
-        "The committed block count cannot exceed the maximum limit of 50,000 "
-        "blocks."),
+        "The uncommitted block count cannot exceed the maximum limit of "
+        "100,000 blocks."),
+    ngx_http_blob_err(400, "BlockListTooLong",
+        "The block list may not contain more than 50,000 blocks."),
     ngx_http_blob_err(413, "RequestBodyTooLarge",
         "The request body is too large and exceeds the maximum permissible "
         "limit."),

@@ -6,6 +6,8 @@
 
 #include "ngx_http_blob_module.h"
 
+#include <libxml/parser.h>
+
 
 static void *ngx_http_blob_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_blob_init_main_conf(ngx_conf_t *cf, void *conf);
@@ -19,6 +21,7 @@ static char *ngx_http_blob_load_keys(ngx_conf_t *cf,
     ngx_http_blob_loc_conf_t *blcf);
 static ngx_int_t ngx_http_blob_register_roots(ngx_conf_t *cf,
     ngx_http_blob_loc_conf_t *blcf);
+static ngx_int_t ngx_http_blob_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_blob_init_process(ngx_cycle_t *cycle);
 
 
@@ -147,7 +150,7 @@ ngx_module_t  ngx_http_blob_module = {
     ngx_http_blob_commands,                /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_blob_init_module,             /* init module */
     ngx_http_blob_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -587,6 +590,21 @@ ngx_http_blob_register_roots(ngx_conf_t *cf, ngx_http_blob_loc_conf_t *blcf)
 
         *root = account[i].root;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * libxml2 initialises itself on first use, which is not thread-safe; XML is
+ * parsed both on the event loop and in thread tasks, so do it once here,
+ * before the workers start their thread pools.
+ */
+
+static ngx_int_t
+ngx_http_blob_init_module(ngx_cycle_t *cycle)
+{
+    xmlInitParser();
 
     return NGX_OK;
 }

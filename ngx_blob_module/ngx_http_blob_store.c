@@ -29,6 +29,7 @@
 
 
 #define NGX_HTTP_BLOB_PUBLISH_TRIES  8
+#define NGX_HTTP_BLOB_PRUNE_AGE      60
 
 
 static ngx_int_t ngx_http_blob_store_remove_tree_r(ngx_http_blob_ctx_t *ctx,
@@ -604,7 +605,12 @@ ngx_http_blob_store_write_name(ngx_http_blob_ctx_t *ctx, ngx_str_t *state_path)
 }
 
 
-/* drop the properties and block lists of versions other than keep_etag */
+/*
+ * Drop the properties and block lists of versions other than keep_etag.
+ * Files younger than a minute stay: they may belong to a concurrent commit
+ * of the same blob that has not renamed its data yet; the collector takes
+ * them if that commit lost.
+ */
 
 void
 ngx_http_blob_store_prune_props(ngx_http_blob_ctx_t *ctx,
@@ -613,6 +619,7 @@ ngx_http_blob_store_prune_props(ngx_http_blob_ctx_t *ctx,
     u_char          keep[sizeof("m-") + 16], *path, *p;
     DIR            *dir;
     size_t          len;
+    struct stat     st;
     struct dirent  *de;
 
     dir = opendir((char *) state_path->data);
@@ -644,6 +651,13 @@ ngx_http_blob_store_prune_props(ngx_http_blob_ctx_t *ctx,
         }
 
         ngx_cpystrn(p, (u_char *) de->d_name, len + 1);
+
+        if (lstat((char *) path, &st) == -1
+            || st.st_mtime > ngx_time() - NGX_HTTP_BLOB_PRUNE_AGE)
+        {
+            continue;
+        }
+
         (void) unlink((char *) path);
     }
 

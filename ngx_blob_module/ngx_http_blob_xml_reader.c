@@ -288,7 +288,7 @@ ngx_http_blob_xml_reader_id(ngx_http_blob_xml_reader_t *rd)
 
     if (rd->refs->nelts >= rd->max) {
         ngx_http_blob_xml_reader_fail(rd,
-                                  NGX_HTTP_BLOB_ERR_BLOCK_COUNT_EXCEEDS_LIMIT);
+                                  NGX_HTTP_BLOB_ERR_BLOCK_LIST_TOO_LONG);
         return;
     }
 
