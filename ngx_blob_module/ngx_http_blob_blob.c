@@ -404,6 +404,11 @@ ngx_http_blob_read_content_headers(ngx_http_request_t *r,
 
     props->has_md5 = present;
 
+    rc = ngx_http_blob_content_headers_check(props, detail);
+    if (rc != NGX_HTTP_BLOB_OK) {
+        return rc;
+    }
+
     return ngx_http_blob_metadata_parse(r, &props->metadata, detail);
 }
 
@@ -625,28 +630,12 @@ ngx_http_blob_read_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
     ngx_str_t                 v, etag;
     ngx_uint_t                if_range_ok;
     time_t                    t;
-    ngx_pool_cleanup_t       *cln;
     ngx_http_blob_get_t      *get;
     ngx_http_blob_error_e     error;
-    ngx_pool_cleanup_file_t  *clnf;
 
     get = ctx->op_data;
 
-    if (ctx->fd != NGX_INVALID_FILE) {
-        cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_pool_cleanup_file_t));
-        if (cln == NULL) {
-            (void) close(ctx->fd);
-            ctx->fd = NGX_INVALID_FILE;
-            ngx_http_blob_finalize(r, NGX_ERROR);
-            return;
-        }
-
-        cln->handler = ngx_pool_cleanup_file;
-        clnf = cln->data;
-        clnf->fd = ctx->fd;
-        clnf->name = ctx->blob_path.data;
-        clnf->log = r->pool->log;
-    }
+    /* ctx->fd is closed with the request (ngx_http_blob_fd_cleanup) */
 
     if (ctx->error != NGX_HTTP_BLOB_OK) {
         ngx_http_blob_finalize(r, ngx_http_blob_error(r, ctx->error, NULL));
@@ -723,10 +712,26 @@ ngx_http_blob_send_file(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     ngx_int_t     rc;
     ngx_str_t     v;
     ngx_buf_t    *b;
+    ngx_uint_t    has_md5;
     ngx_file_t   *file;
     ngx_chain_t   out;
 
-    if (ngx_http_blob_props_headers(r, ctx, &get->props) != NGX_OK) {
+    /*
+     * on a ranged read Content-MD5 is the range's (when asked for), and
+     * the whole blob's travels as x-ms-blob-content-md5
+     */
+
+    has_md5 = get->props.has_md5;
+
+    if (get->ranged) {
+        get->props.has_md5 = 0;
+    }
+
+    rc = ngx_http_blob_props_headers(r, ctx, &get->props);
+
+    get->props.has_md5 = has_md5;
+
+    if (rc != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1024,8 +1029,7 @@ ngx_http_blob_delete_blob(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 static void
 ngx_http_blob_delete_work(ngx_http_blob_ctx_t *ctx)
 {
-    u_char           *p;
-    ngx_file_info_t   fi;
+    ngx_file_info_t  fi;
 
     if (ngx_http_blob_store_stat(ctx, &fi) != NGX_OK) {
         return;
@@ -1046,19 +1050,16 @@ ngx_http_blob_delete_work(ngx_http_blob_ctx_t *ctx)
     ngx_http_blob_store_rmdir_parents(ctx->blob_path.data,
                                       ctx->container_path.len);
 
-    /* the blob's properties and uncommitted blocks go with it */
+    /*
+     * The uncommitted blocks go with the blob; the properties of its
+     * versions are left to pruning and to the collector.  Removing the
+     * whole state directory would take the properties that a concurrent
+     * Put Blob or Put Block List has just written for its own version
+     * before its rename: that version would appear without them.
+     */
 
-    (void) ngx_http_blob_store_remove_tree(ctx, ctx->state_path.data);
-
-    p = ctx->state_path.data + ctx->state_path.len;
-
-    while (p > ctx->state_path.data && *p != '/') {
-        p--;
-    }
-
-    *p = '\0';
-    (void) rmdir((char *) ctx->state_path.data);
-    *p = '/';
+    ngx_http_blob_block_discard(ctx);
+    ngx_http_blob_store_prune_props(ctx, &ctx->state_path, 0);
 }
 
 

@@ -980,6 +980,12 @@ ngx_http_blob_block_list_props(ngx_http_request_t *r,
         props->has_md5 = 1;
     }
 
+    if (ngx_http_blob_content_headers_check(props, detail)
+        != NGX_HTTP_BLOB_OK)
+    {
+        return NGX_HTTP_BLOB_ERR_INVALID_HEADER_VALUE;
+    }
+
     return ngx_http_blob_metadata_parse(r, &props->metadata, detail);
 }
 

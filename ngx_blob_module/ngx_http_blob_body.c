@@ -15,6 +15,16 @@
 #include "ngx_http_blob_module.h"
 
 
+/*
+ * A body without Content-Length (chunked) is accepted only by operations
+ * that take a small XML document (Set Container ACL, Set Blob Service
+ * Properties: 64 KiB); the others answer 411 first.  Its size is known
+ * only as it arrives, so reading stops past this instead of staging an
+ * endless body on the data root's disk before the operation can say no.
+ */
+#define NGX_HTTP_BLOB_BODY_CHUNKED_MAX  (64 * 1024)
+
+
 static void ngx_http_blob_body_post_handler(ngx_http_request_t *r);
 static void ngx_http_blob_body_read_handler(ngx_http_request_t *r);
 static void ngx_http_blob_body_process(ngx_http_request_t *r,
@@ -300,6 +310,15 @@ ngx_http_blob_body_write_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
     if (ctx->failed) {
         ctx->body_done = 1;
         ngx_http_blob_body_fail(r, ctx, ctx->error);
+        return;
+    }
+
+    if (r->headers_in.chunked
+        && ctx->body_received > NGX_HTTP_BLOB_BODY_CHUNKED_MAX)
+    {
+        ctx->body_done = 1;
+        ngx_http_blob_body_fail(r, ctx,
+                                NGX_HTTP_BLOB_ERR_REQUEST_BODY_TOO_LARGE);
         return;
     }
 

@@ -745,6 +745,15 @@ ngx_http_blob_container_acl_parse(ngx_http_request_t *r, ngx_str_t *body,
 
     error = NGX_HTTP_BLOB_ERR_INVALID_XML_DOCUMENT;
 
+    /*
+     * the search above reads bytes, not characters: a UTF-16 document
+     * hides its DOCTYPE from it, libxml2 does not
+     */
+
+    if (doc->intSubset != NULL || doc->extSubset != NULL) {
+        goto failed;
+    }
+
     root = xmlDocGetRootElement(doc);
 
     if (root == NULL

@@ -26,7 +26,9 @@ static ngx_int_t ngx_http_blob_run_op(ngx_http_request_t *r,
 static void ngx_http_blob_public_work(ngx_http_blob_ctx_t *ctx);
 static void ngx_http_blob_public_done(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx);
+static ngx_http_blob_ctx_t *ngx_http_blob_create_ctx(ngx_http_request_t *r);
 static void ngx_http_blob_inflight_cleanup(void *data);
+static void ngx_http_blob_fd_cleanup(void *data);
 
 
 #define NGX_HTTP_BLOB_GETHEAD  (NGX_HTTP_GET|NGX_HTTP_HEAD)
@@ -137,9 +139,7 @@ static ngx_http_blob_op_t  ngx_http_blob_ops[] = {
 ngx_int_t
 ngx_http_blob_handler(ngx_http_request_t *r)
 {
-    u_char                        *p;
     ngx_int_t                      rc;
-    ngx_str_t                      version;
     ngx_pool_cleanup_t            *cln;
     ngx_http_blob_ctx_t           *ctx;
     ngx_http_blob_loc_conf_t      *blcf;
@@ -153,39 +153,9 @@ ngx_http_blob_handler(ngx_http_request_t *r)
     blcf = ngx_http_get_module_loc_conf(r, ngx_http_blob_module);
     bmcf = ngx_http_get_module_main_conf(r, ngx_http_blob_module);
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_blob_ctx_t));
+    ctx = ngx_http_blob_create_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_set_ctx(r, ctx, ngx_http_blob_module);
-
-    ctx->request = r;
-    ctx->conf = blcf;
-    ctx->fd = NGX_INVALID_FILE;
-
-    /* a version 4 UUID, as Azure's x-ms-request-id */
-
-    p = ctx->request_id_buf;
-    p = ngx_sprintf(p, "%08xD-%04xD-4%03xD-%04xD-%08xD%04xD",
-                    (uint32_t) ngx_random(),
-                    (uint32_t) ngx_random() & 0xffff,
-                    (uint32_t) ngx_random() & 0xfff,
-                    ((uint32_t) ngx_random() & 0x3fff) | 0x8000,
-                    (uint32_t) ngx_random(),
-                    (uint32_t) ngx_random() & 0xffff);
-    ctx->request_id.data = ctx->request_id_buf;
-    ctx->request_id.len = p - ctx->request_id_buf;
-
-    /* any version is accepted: clients newer than this module must work */
-
-    if (ngx_http_blob_header_in_value(r, "x-ms-version", &version) == NGX_OK
-        && version.len <= 32)
-    {
-        ctx->version = version;
-
-    } else {
-        ngx_str_set(&ctx->version, NGX_HTTP_BLOB_VERSION_DEFAULT);
     }
 
     ngx_memzero(&detail, sizeof(ngx_http_blob_error_detail_t));
@@ -202,6 +172,19 @@ ngx_http_blob_handler(ngx_http_request_t *r)
     bmcf->inflight++;
     cln->handler = ngx_http_blob_inflight_cleanup;
     cln->data = bmcf;
+
+    /*
+     * a file a thread task opened is closed with the request, also when
+     * the client went away before the task's result was looked at
+     */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_blob_fd_cleanup;
+    cln->data = ctx;
 
     if (!(r->method
           & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_PUT|NGX_HTTP_DELETE)))
@@ -258,12 +241,102 @@ ngx_http_blob_handler(ngx_http_request_t *r)
 }
 
 
+static ngx_http_blob_ctx_t *
+ngx_http_blob_create_ctx(ngx_http_request_t *r)
+{
+    u_char               *p;
+    ngx_str_t             version;
+    ngx_http_blob_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_blob_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_blob_module);
+
+    ctx->request = r;
+    ctx->conf = ngx_http_get_module_loc_conf(r, ngx_http_blob_module);
+    ctx->fd = NGX_INVALID_FILE;
+
+    /* a version 4 UUID, as Azure's x-ms-request-id */
+
+    p = ctx->request_id_buf;
+    p = ngx_sprintf(p, "%08xD-%04xD-4%03xD-%04xD-%08xD%04xD",
+                    (uint32_t) ngx_random(),
+                    (uint32_t) ngx_random() & 0xffff,
+                    (uint32_t) ngx_random() & 0xfff,
+                    ((uint32_t) ngx_random() & 0x3fff) | 0x8000,
+                    (uint32_t) ngx_random(),
+                    (uint32_t) ngx_random() & 0xffff);
+    ctx->request_id.data = ctx->request_id_buf;
+    ctx->request_id.len = p - ctx->request_id_buf;
+
+    /* any version is accepted: clients newer than this module must work */
+
+    if (ngx_http_blob_header_in_value(r, "x-ms-version", &version) == NGX_OK
+        && version.len <= 32)
+    {
+        ctx->version = version;
+
+    } else {
+        ngx_str_set(&ctx->version, NGX_HTTP_BLOB_VERSION_DEFAULT);
+    }
+
+    return ctx;
+}
+
+
+/* the error_page target for requests nginx refused itself (blob_refused) */
+
+ngx_int_t
+ngx_http_blob_refused_handler(ngx_http_request_t *r)
+{
+    ngx_http_blob_error_e  error;
+
+    if (ngx_http_blob_create_ctx(r) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    switch (r->err_status) {
+
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        error = NGX_HTTP_BLOB_ERR_REQUEST_BODY_TOO_LARGE;
+        break;
+
+    case NGX_HTTP_REQUEST_HEADER_TOO_LARGE:
+        error = NGX_HTTP_BLOB_ERR_INVALID_HEADER_VALUE;
+        break;
+
+    default:
+        /* a malformed request line or URI: %00, a bad escape, "/../.." */
+        error = NGX_HTTP_BLOB_ERR_INVALID_URI;
+    }
+
+    r->keepalive = 0;
+
+    return ngx_http_blob_error(r, error, NULL);
+}
+
+
 static void
 ngx_http_blob_inflight_cleanup(void *data)
 {
     ngx_http_blob_main_conf_t  *bmcf = data;
 
     bmcf->inflight--;
+}
+
+
+static void
+ngx_http_blob_fd_cleanup(void *data)
+{
+    ngx_http_blob_ctx_t  *ctx = data;
+
+    if (ctx->fd != NGX_INVALID_FILE) {
+        (void) ngx_close_file(ctx->fd);
+        ctx->fd = NGX_INVALID_FILE;
+    }
 }
 
 
@@ -433,6 +506,26 @@ ngx_http_blob_parse_target(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
 
     if (ngx_http_blob_unescape(r->pool, &raw, &blob, 0) != NGX_OK) {
         return NGX_HTTP_BLOB_ERR_INVALID_URI;
+    }
+
+    /* Azure's front end reads a backslash in a blob name as a slash */
+
+    if (ngx_strlchr(blob.data, blob.data + blob.len, '\\') != NULL) {
+
+        if (blob.data == raw.data) {
+            blob.data = ngx_pnalloc(r->pool, raw.len);
+            if (blob.data == NULL) {
+                return NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
+            }
+
+            ngx_memcpy(blob.data, raw.data, raw.len);
+        }
+
+        for (p = blob.data; p < blob.data + blob.len; p++) {
+            if (*p == '\\') {
+                *p = '/';
+            }
+        }
     }
 
     ctx->blob = blob;

@@ -250,21 +250,36 @@ ngx_http_blob_error(ngx_http_request_t *r, ngx_http_blob_error_e error,
     }
 
     ngx_log_error((info->status >= 500 ? NGX_LOG_ERR : NGX_LOG_INFO),
-                  r->connection->log, 0, "blob: %ui %V%s%V",
+                  r->connection->log, 0, "blob: %ui %V: %V",
                   info->status, &info->code,
-                  detail && detail->reason.len ? ": " : "",
-                  detail ? &detail->reason : &info->message);
+                  detail && detail->reason.len ? &detail->reason
+                                               : &info->message);
 
     /*
      * the body of a rejected request is read and dropped, so the
-     * connection stays usable for keep-alive
+     * connection stays usable for keep-alive; but a body refused for its
+     * size may be gigabytes: as nginx does with its own 413, the
+     * connection is closed after a bounded lingering read instead
      */
+
+    if (info->status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        r->keepalive = 0;
+    }
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         r->keepalive = 0;
     }
 
-    ngx_http_clean_header(r);
+    /*
+     * what an operation prepared for a success goes; 304 keeps its ETag and
+     * 416 its Content-Range, which the caller adds before
+     */
+
+    if (info->status != NGX_HTTP_NOT_MODIFIED
+        && info->status != NGX_HTTP_RANGE_NOT_SATISFIABLE)
+    {
+        ngx_http_clean_header(r);
+    }
 
     r->headers_out.status = info->status;
 

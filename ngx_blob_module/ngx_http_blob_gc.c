@@ -262,6 +262,7 @@ ngx_http_blob_gc_state(ngx_http_blob_gc_t *gc, ngx_str_t *root, u_char *path,
     DIR            *d1, *d2;
     size_t          l1, l2;
     ngx_str_t       container;
+    ngx_uint_t      gone;
     struct stat     st;
     struct dirent  *c, *h, *b;
     DIR            *d3;
@@ -287,15 +288,23 @@ ngx_http_blob_gc_state(ngx_http_blob_gc_t *gc, ngx_str_t *root, u_char *path,
 
         ngx_sprintf(path, "%V/%s%Z", root, c->d_name);
 
-        if (stat((char *) path, &st) == -1 && ngx_errno == NGX_ENOENT) {
-            ngx_sprintf(path, "%V/" NGX_HTTP_BLOB_STATE_DIR "/state%Z", root);
-            ngx_sprintf(path + len, "/%s%Z", c->d_name);
+        gone = (stat((char *) path, &st) == -1 && ngx_errno == NGX_ENOENT);
+
+        /*
+         * the container's path overwrote the state prefix, which the
+         * paths below are built on: a container name shorter than
+         * ".blob/state" left "<root>/<container>" there, and the walk
+         * below went through (and rmdir()ed) the container itself
+         */
+
+        ngx_sprintf(path, "%V/" NGX_HTTP_BLOB_STATE_DIR "/state%Z", root);
+        l1 = ngx_sprintf(path + len, "/%s%Z", c->d_name) - path - 1;
+
+        if (gone) {
             (void) ngx_http_blob_store_remove_tree(&gc->ctx, path);
             gc->removed++;
             continue;
         }
-
-        l1 = ngx_sprintf(path + len, "/%s%Z", c->d_name) - path - 1;
 
         d2 = opendir((char *) path);
         if (d2 == NULL) {

@@ -437,6 +437,77 @@ ngx_http_blob_metadata_parse(ngx_http_request_t *r, ngx_array_t *metadata,
 }
 
 
+/*
+ * The content properties are stored in JSON, which holds UTF-8 only (a
+ * Latin-1 byte would make the property vanish after a 201), and are sent
+ * back as response headers, where a control character makes strict HTTP
+ * parsers (Node's) refuse the whole response: both are refused up front.
+ */
+
+ngx_http_blob_error_e
+ngx_http_blob_content_headers_check(ngx_http_blob_props_t *props,
+    ngx_http_blob_error_detail_t *detail)
+{
+    u_char      *p, *last;
+    uint32_t     c;
+    ngx_uint_t   i;
+    ngx_str_t   *v;
+
+    static struct {
+        size_t   offset;
+        char    *name;
+    }  fields[] = {
+        { offsetof(ngx_http_blob_props_t, content_type),
+          "x-ms-blob-content-type" },
+        { offsetof(ngx_http_blob_props_t, content_encoding),
+          "x-ms-blob-content-encoding" },
+        { offsetof(ngx_http_blob_props_t, content_language),
+          "x-ms-blob-content-language" },
+        { offsetof(ngx_http_blob_props_t, content_disposition),
+          "x-ms-blob-content-disposition" },
+        { offsetof(ngx_http_blob_props_t, cache_control),
+          "x-ms-blob-cache-control" }
+    };
+
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        v = (ngx_str_t *) ((u_char *) props + fields[i].offset);
+
+        p = v->data;
+        last = p + v->len;
+
+        while (p < last) {
+
+            if (*p < 0x80) {
+                c = *p++;
+
+            } else {
+                c = ngx_utf8_decode(&p, last - p);
+
+                if (c > 0x10ffff) {
+                    goto invalid;
+                }
+            }
+
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                goto invalid;
+            }
+        }
+
+        continue;
+
+    invalid:
+
+        detail->header_name.data = (u_char *) fields[i].name;
+        detail->header_name.len = ngx_strlen(fields[i].name);
+        detail->header_value = *v;
+
+        return NGX_HTTP_BLOB_ERR_INVALID_HEADER_VALUE;
+    }
+
+    return NGX_HTTP_BLOB_OK;
+}
+
+
 time_t
 ngx_http_blob_parse_time(ngx_str_t *value)
 {

@@ -17,6 +17,8 @@ static char *ngx_http_blob_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_http_blob(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_blob_account(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_blob_refused(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_blob_load_keys(ngx_conf_t *cf,
     ngx_http_blob_loc_conf_t *blcf);
 static ngx_int_t ngx_http_blob_register_roots(ngx_conf_t *cf,
@@ -32,6 +34,13 @@ static ngx_command_t  ngx_http_blob_commands[] = {
       ngx_http_blob,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_blob_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("blob_refused"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_blob_refused,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("blob_account"),
@@ -329,6 +338,27 @@ ngx_http_blob(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
         clcf->handler = ngx_http_blob_handler;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "error_page 400 414 494 /.blob-refused;
+ *  location = /.blob-refused { blob_refused; }":
+ * requests nginx itself refuses before any location sees them (a malformed
+ * URI, headers too large) get an Azure error instead of an HTML page.  A
+ * URI, not a named location: nginx cannot redirect a request whose URI it
+ * could not parse to a named one.  No account is named ".blob-refused".
+ */
+
+static char *
+ngx_http_blob_refused(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_blob_refused_handler;
 
     return NGX_CONF_OK;
 }

@@ -318,6 +318,7 @@ extern ngx_module_t  ngx_http_blob_module;
 
 /* ngx_http_blob_dispatch.c */
 ngx_int_t ngx_http_blob_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_blob_refused_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_blob_arg(ngx_http_request_t *r, char *name,
     ngx_str_t *value);
 ngx_int_t ngx_http_blob_arg_decoded(ngx_http_request_t *r, char *name,
@@ -584,6 +585,13 @@ void ngx_http_blob_block_discard(ngx_http_blob_ctx_t *ctx);
 /* thread: a new version of the same bytes keeps its committed list */
 ngx_int_t ngx_http_blob_block_keep_list(ngx_http_blob_ctx_t *ctx,
     uint64_t old_etag, uint64_t new_etag);
+
+
+/* added by ngx_http_blob_headers.c (hostile input) */
+
+/* content properties are UTF-8 without control characters, or a 400 */
+ngx_http_blob_error_e ngx_http_blob_content_headers_check(
+    ngx_http_blob_props_t *props, ngx_http_blob_error_detail_t *detail);
 
 
 #endif /* _NGX_HTTP_BLOB_MODULE_H_INCLUDED_ */

@@ -990,6 +990,17 @@ ngx_http_blob_service_parse(ngx_str_t *text)
         return NULL;
     }
 
+    /*
+     * the search above reads bytes, not characters: a UTF-16 document
+     * hides its DOCTYPE from it, libxml2 does not; an entity reference
+     * kept in the tree would also be stored without its declaration
+     */
+
+    if (doc->intSubset != NULL || doc->extSubset != NULL) {
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+
     root = xmlDocGetRootElement(doc);
 
     if (root == NULL

@@ -89,6 +89,7 @@ http {
         client_max_body_size 0;
         # metadata names may have "_"; blob names may have "//"
         underscores_in_headers on;
+        ignore_invalid_headers off;
         merge_slashes off;
 
         location / {
@@ -98,6 +99,13 @@ http {
             blob_account $account $root;
             blob_keys_file $run/conf/keys;
             blob_thread_pool blob;
+        }
+
+        # requests nginx refuses itself (a malformed URI, headers too
+        # large) get an Azure error body too
+        error_page 400 414 494 /.blob-refused;
+        location = /.blob-refused {
+            blob_refused;
         }
     }
 }
