@@ -600,8 +600,12 @@ ngx_http_blob_find_op(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
             continue;
         }
 
+        /* an absent parameter has a NULL data: no strncmp() on it */
+
         if (op->restype.len != restype.len
-            || ngx_strncmp(op->restype.data, restype.data, restype.len) != 0)
+            || (restype.len
+                && ngx_strncmp(op->restype.data, restype.data, restype.len)
+                   != 0))
         {
             continue;
         }
@@ -609,7 +613,8 @@ ngx_http_blob_find_op(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         known_resource = 1;
 
         if (op->comp.len != comp.len
-            || ngx_strncmp(op->comp.data, comp.data, comp.len) != 0)
+            || (comp.len
+                && ngx_strncmp(op->comp.data, comp.data, comp.len) != 0))
         {
             continue;
         }

@@ -71,17 +71,18 @@ GiB = 1024 * MiB
 MB = 1000 * 1000
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-DURATION = int(os.environ.get("BENCH_DURATION", "3" if QUICK else "10"))
+DURATION = int(os.environ.get("BENCH_DURATION", "2" if QUICK else "6"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2" if QUICK else "3"))
 WARMUP = 1 if QUICK else 2
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 
 BIG_GET = 64 * MiB if QUICK else GiB
 BIG_PUT = 32 * MiB if QUICK else 256 * MiB
-BIG_PUT_RUNS = 2 if QUICK else 4
+BIG_PUT_ROUNDS = 2 if QUICK else 4
 SMALL = 4 * KiB
 SMALL_SET = 1000                # distinct 4 KiB blobs the small tests cycle
 LIST_N = 2000 if QUICK else 20000
-LIST_RUNS = 3 if QUICK else 5
+LIST_ROUNDS = 3 if QUICK else 5
 AZ_BIG = 64 * MiB if QUICK else GiB
 AZ_SMALL_N = 200 if QUICK else 2000
 PB_N = 100 if QUICK else 1000
@@ -424,18 +425,47 @@ def wrk(port, method, targets_file, body_size=0, headers=(), conns=WRK_CONNS,
     return r
 
 
-def wrk_pair(servers, method, targets_file, **kw):
-    """Warm-up then measure, gateway first, then the baseline."""
+class Series:
+    """One measurement repeated in ROUNDS rounds on every server, the
+    servers taking turns within a round, so that a slow spell of the
+    machine hits both sides of a ratio alike."""
 
-    out = {}
-    for name in ("gateway", "baseline"):
-        srv = servers[name]
-        wrk(srv.port, method, targets_file, duration=WARMUP,
-            **{k: v for k, v in kw.items() if k != "duration"})
-        out[name] = r = wrk(srv.port, method, targets_file, **kw)
-        log("  %-8s %9.0f req/s %9.1f MB/s  p99 %7.2f ms  errors %d"
-            % (name, r["rps"], r["mbps"], r["p99_us"] / 1000, r["errors"]))
-    return out
+    def __init__(self, names):
+        self.names = list(names)
+        self.values = {n: [] for n in self.names}
+        self.p99 = {n: [] for n in self.names}
+
+    def median(self, name):
+        return statistics.median(self.values[name])
+
+    def median_p99(self, name):
+        return statistics.median(self.p99[name])
+
+    def ratio(self, name, base="baseline", p99=False):
+        """The median of the per-round ratios name/base."""
+
+        a = self.p99 if p99 else self.values
+        return statistics.median(x / y for x, y in zip(a[name], a[base]))
+
+
+def wrk_series(servers, names, method, targets_file, key="rps", **kw):
+    series = Series(names)
+    warm = {k: v for k, v in kw.items() if k != "duration"}
+    for name in names:
+        wrk(servers[name].port, method, targets_file, duration=WARMUP,
+            **warm)
+    for i in range(ROUNDS):
+        for name in names:
+            r = wrk(servers[name].port, method, targets_file, **kw)
+            if r["errors"]:
+                raise RuntimeError("%s %s on the %s: %d errors (%r)"
+                                   % (method, targets_file.name, name,
+                                      r["errors"], r))
+            series.values[name].append(r[key])
+            series.p99[name].append(r["p99_us"] / 1000)
+            log("  round %d %-16s %9.0f req/s %9.1f MB/s  p99 %7.2f ms"
+                % (i + 1, name, r["rps"], r["mbps"], r["p99_us"] / 1000))
+    return series
 
 
 # --- the report -----------------------------------------------------------------
@@ -446,9 +476,10 @@ class Table:
         self.rows = []
         self.notes = []
 
-    def add(self, metric, unit, gw, base, target=None, higher=True,
-            note=""):
-        ratio = gw / base if base else None
+    def add(self, metric, unit, gw, base, ratio=None, target=None,
+            higher=True, note=""):
+        if ratio is None and base:
+            ratio = gw / base
         met = None
         if target is not None and ratio is not None:
             met = ratio >= target if higher else ratio <= target
@@ -504,62 +535,62 @@ def targets_file(path, names, sas):
     return path
 
 
+def add_series(table, label, unit, series, target=None, p99_label=None,
+               name="gateway", note=""):
+    table.add(label, unit, series.median(name), series.median("baseline"),
+              ratio=series.ratio(name), target=target, note=note)
+    if p99_label:
+        table.add(p99_label, "ms", series.median_p99(name),
+                  series.median_p99("baseline"),
+                  ratio=series.ratio(name, p99=True), higher=False,
+                  note="lower is better")
+
+
 def bench_get_big(servers, run, sas, table):
     name = "/big/get.bin"
-    log("GET of a %s blob (wrk, %d connections, %d s)"
-        % (fmt_size(BIG_GET), WRK_BIG_CONNS, DURATION))
-    (servers["data"] / "big").mkdir(exist_ok=True)
-    # written through the API, so the gateway has its properties
+    log("GET of a %s blob (wrk, %d connections, %d x %d s)"
+        % (fmt_size(BIG_GET), WRK_BIG_CONNS, ROUNDS, DURATION))
+    # written through the API, so that the gateway has its properties
     src = run / "get.bin"
     write_file(src, BIG_GET, seed=1)
     curl_put(servers["gateway"].port, name, sas, src)
     src.unlink()
+    os.sync()
     tf = targets_file(run / "t-big", [name], sas)
-    r = wrk_pair(servers, "GET", tf, conns=WRK_BIG_CONNS)
-    check_errors(r, "GET big")
-    table.add("GET %s blob" % fmt_size(BIG_GET), "MB/s",
-              r["gateway"]["mbps"], r["baseline"]["mbps"], target=0.9)
-
-
-def check_errors(r, what):
-    for name, v in r.items():
-        if v["errors"]:
-            raise RuntimeError("%s on the %s: %d errors (%r)"
-                               % (what, name, v["errors"], v))
+    s = wrk_series(servers, ("gateway", "baseline"), "GET", tf, key="mbps",
+                   conns=WRK_BIG_CONNS)
+    add_series(table, "GET %s blob" % fmt_size(BIG_GET), "MB/s", s,
+               target=0.9)
 
 
 def bench_small(servers, run, sas, table, small_names):
     tf = targets_file(run / "t-small", small_names, sas)
 
-    for method, label in (("GET", "Get Blob"), ("HEAD", "Get Blob "
-                                                         "Properties")):
-        log("%s of %s blobs (wrk, %d connections, %d s)"
-            % (method, fmt_size(SMALL), WRK_CONNS, DURATION))
-        r = wrk_pair(servers, method, tf)
-        check_errors(r, method + " small")
-        table.add("%s %s (%s)" % (method, fmt_size(SMALL), label), "req/s",
-                  r["gateway"]["rps"], r["baseline"]["rps"], target=0.7,
-                  note="client: hload.c" if method == "HEAD" else "")
-        table.add("%s %s p99 latency" % (method, fmt_size(SMALL)), "ms",
-                  r["gateway"]["p99_us"] / 1000,
-                  r["baseline"]["p99_us"] / 1000, higher=False,
-                  note="lower is better")
+    for method, label in (("GET", "Get Blob"),
+                          ("HEAD", "Get Blob Properties")):
+        log("%s of %s blobs (%s, %d connections, %d x %d s)"
+            % (method, fmt_size(SMALL),
+               "hload" if method == "HEAD" else "wrk", WRK_CONNS, ROUNDS,
+               DURATION))
+        s = wrk_series(servers, ("gateway", "baseline"), method, tf)
+        add_series(table, "%s %s (%s)" % (method, fmt_size(SMALL), label),
+                   "req/s", s, target=0.7,
+                   p99_label="%s %s p99 latency" % (method, fmt_size(SMALL)),
+                   note="client: hload.c" if method == "HEAD" else "")
 
 
 def bench_put_small(servers, run, sas, table):
     names = ["/put4k/p%04d" % i for i in range(SMALL_SET)]
     tf = targets_file(run / "t-put", names, sas)
-    log("Put Blob of %s (wrk, %d connections, %d s)"
-        % (fmt_size(SMALL), WRK_CONNS, DURATION))
-    r = wrk_pair(servers, "PUT", tf, body_size=SMALL,
-                 headers=["x-ms-blob-type: BlockBlob"])
-    check_errors(r, "PUT small")
-    table.add("Put Blob %s" % fmt_size(SMALL), "req/s", r["gateway"]["rps"],
-              r["baseline"]["rps"], target=0.7)
-    table.add("Put Blob %s p99 latency" % fmt_size(SMALL), "ms",
-              r["gateway"]["p99_us"] / 1000, r["baseline"]["p99_us"] / 1000,
-              higher=False, note="lower is better")
-    return r
+    log("Put Blob of %s (wrk, %d connections, %d x %d s; also with "
+        "blob_fsync off)" % (fmt_size(SMALL), WRK_CONNS, ROUNDS, DURATION))
+    s = wrk_series(servers, ("gateway", "baseline", "gateway-nofsync"),
+                   "PUT", tf, body_size=SMALL,
+                   headers=["x-ms-blob-type: BlockBlob"])
+    add_series(table, "Put Blob %s" % fmt_size(SMALL), "req/s", s,
+               target=0.7,
+               p99_label="Put Blob %s p99 latency" % fmt_size(SMALL))
+    return s
 
 
 def curl_put(port, name, sas, path):
@@ -577,26 +608,26 @@ def curl_put(port, name, sas, path):
     return float(parts[1])
 
 
-def bench_put_big(servers, run, sas, table, extra=None):
+def bench_put_big(servers, run, sas, table):
     src = run / "put.bin"
     write_file(src, BIG_PUT, seed=2)
-    log("Put Blob of %s (curl -T, %d runs each, alternating, sync before "
-        "each)" % (fmt_size(BIG_PUT), BIG_PUT_RUNS))
-    order = ["gateway", "baseline"] + ([extra] if extra else [])
-    times = {n: [] for n in order}
-    for i in range(BIG_PUT_RUNS):
-        for n in order:
+    names = ("gateway", "baseline", "gateway-nofsync")
+    log("Put Blob of %s (curl -T, %d rounds, sync before each; also with "
+        "blob_fsync off)" % (fmt_size(BIG_PUT), BIG_PUT_ROUNDS))
+    s = Series(names)
+    for i in range(BIG_PUT_ROUNDS):
+        for n in names:
             os.sync()
-            times[n].append(curl_put(servers[n].port, "/big/put.bin", sas,
-                                     src))
+            t = curl_put(servers[n].port, "/big/put.bin", sas, src)
+            s.values[n].append(BIG_PUT / MB / t)
+            s.p99[n].append(t)
+            log("  round %d %-16s %7.1f MB/s (%.2f s)"
+                % (i + 1, n, BIG_PUT / MB / t, t))
     src.unlink()
-    mbps = {n: BIG_PUT / MB / statistics.median(t) for n, t in times.items()}
-    for n in order:
-        log("  %-8s %7.1f MB/s (runs: %s s)"
-            % (n, mbps[n], " ".join("%.2f" % t for t in times[n])))
-    table.add("Put Blob %s" % fmt_size(BIG_PUT), "MB/s", mbps["gateway"],
-              mbps["baseline"], target=0.8)
-    return mbps
+    os.sync()
+    add_series(table, "Put Blob %s" % fmt_size(BIG_PUT), "MB/s", s,
+               target=0.8)
+    return s
 
 
 def list_gateway(port, sas):
@@ -629,26 +660,24 @@ def list_baseline(port, sas):
 
 
 def bench_list(servers, table):
-    log("flat listing of %d blobs (%d runs each, alternating)"
-        % (LIST_N, LIST_RUNS))
+    log("flat listing of %d blobs (%d rounds after one to warm up)"
+        % (LIST_N, LIST_ROUNDS))
     funcs = {"gateway": list_gateway, "baseline": list_baseline}
-    times = {"gateway": [], "baseline": []}
-    for i in range(LIST_RUNS + 1):
+    s = Series(funcs)
+    for i in range(LIST_ROUNDS + 1):
         for name, f in funcs.items():
             t0 = time.monotonic()
             n = f(servers[name].port, servers["sas"])
             dt = time.monotonic() - t0
             if n != LIST_N:
                 raise RuntimeError("%s listed %d of %d" % (name, n, LIST_N))
-            if i:           # the first round warms the caches
-                times[name].append(dt)
-    rate = {n: LIST_N / statistics.median(t) for n, t in times.items()}
-    for n in funcs:
-        log("  %-8s %9.0f blobs/s (runs: %s s)"
-            % (n, rate[n], " ".join("%.3f" % t for t in times[n])))
-    table.add("List Blobs, flat, %s blobs" % "{:,}".format(LIST_N),
-              "blobs/s", rate["gateway"], rate["baseline"],
-              note="baseline: autoindex xml")
+            if i:
+                s.values[name].append(LIST_N / dt)
+                s.p99[name].append(dt)
+                log("  round %d %-16s %9.0f blobs/s (%.3f s)"
+                    % (i, name, LIST_N / dt, dt))
+    add_series(table, "List Blobs, flat, %s blobs" % "{:,}".format(LIST_N),
+               "blobs/s", s, note="baseline: autoindex, xml")
 
 
 def azcopy_env(run):

@@ -287,14 +287,17 @@ def kill9(pid):
         return False
 
 
-def kill_group(gateway, master_first_for=0.0):
+def kill_group(gateway, master_first_for=0.0, before=None):
     """SIGKILL the master (then, after a while in which the orphaned
-    workers go on serving, everything else) or the whole group at once."""
+    workers go on serving, everything else) or the whole group at once;
+    before() is called just before the group dies."""
 
     proc, pgid = gateway.proc, gateway._pgid
     if master_first_for:
         kill9(proc.pid)
         time.sleep(master_first_for)
+    if before:
+        before()
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:

@@ -49,6 +49,9 @@ BAD_LINE = re.compile(
     r"|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer"
     r"|ThreadSanitizer|runtime error:")
 
+# "    #3 0x55e5 in ngx_http_handler src/http/ngx_http_core_module.c:905"
+STACK_FRAME = re.compile(r"\s+#\d+ 0x[0-9a-f]+ ")
+
 START_TIMEOUT = 15
 STOP_TIMEOUT = 15
 REQUEST_TIMEOUT = 60
@@ -442,10 +445,20 @@ http {
             except FileNotFoundError:
                 continue
 
+            frames = 0
             for line in data.decode("utf-8", "replace").splitlines():
                 if BAD_LINE.search(line) and not any(
                         a.search(line) for a in self.allowed):
                     bad.append("%s: %s" % (path.name, line))
+                    frames = 16
+
+                # a sanitizer report's stack goes with its line
+                elif frames and STACK_FRAME.match(line):
+                    bad[-1] += "\n    " + line.strip()
+                    frames -= 1
+
+                else:
+                    frames = 0
         return bad
 
     def log_tail(self, n=30):
