@@ -91,8 +91,6 @@ typedef struct {
 } ngx_http_blob_list_t;
 
 
-static ngx_int_t ngx_http_blob_list_arg(ngx_http_request_t *r, char *name,
-    ngx_str_t *value);
 static ngx_int_t ngx_http_blob_list_params(ngx_http_request_t *r,
     ngx_http_blob_list_t *lst, ngx_http_blob_error_detail_t *detail);
 static ngx_int_t ngx_http_blob_list_include(ngx_http_blob_list_t *lst,
@@ -127,8 +125,6 @@ static void ngx_http_blob_list_write_name(ngx_http_blob_xml_t *x,
 static void ngx_http_blob_list_write_blob(ngx_http_request_t *r,
     ngx_http_blob_xml_t *x, ngx_http_blob_list_t *lst,
     ngx_http_blob_list_item_t *item);
-static ngx_int_t ngx_http_blob_list_endpoint(ngx_http_request_t *r,
-    ngx_http_blob_ctx_t *ctx, ngx_str_t *out);
 static int ngx_libc_cdecl ngx_http_blob_list_cmp_entries(const void *one,
     const void *two);
 static int ngx_libc_cdecl ngx_http_blob_list_cmp_items(const void *one,
@@ -171,29 +167,6 @@ ngx_http_blob_list_blobs(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 }
 
 
-/*
- * A query parameter, decoded as a form value: "+" is a space.  rclone's Go
- * SDK writes a prefix "a b/" as "a+b/"; the other clients write %20.
- */
-
-static ngx_int_t
-ngx_http_blob_list_arg(ngx_http_request_t *r, char *name, ngx_str_t *value)
-{
-    ngx_str_t  raw;
-
-    if (ngx_http_blob_arg(r, name, &raw) != NGX_OK) {
-        ngx_str_null(value);
-        return NGX_DECLINED;
-    }
-
-    if (ngx_http_blob_unescape(r->pool, &raw, value, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
 /* returns an ngx_http_blob_error_e */
 
 static ngx_int_t
@@ -207,7 +180,7 @@ ngx_http_blob_list_params(ngx_http_request_t *r, ngx_http_blob_list_t *lst,
 
     /* prefix */
 
-    switch (ngx_http_blob_list_arg(r, "prefix", &lst->prefix)) {
+    switch (ngx_http_blob_arg_decoded(r, "prefix", &lst->prefix)) {
 
     case NGX_OK:
         lst->has_prefix = 1;
@@ -225,7 +198,7 @@ ngx_http_blob_list_params(ngx_http_request_t *r, ngx_http_blob_list_t *lst,
 
     delimiter = 0;
 
-    switch (ngx_http_blob_list_arg(r, "delimiter", &lst->delimiter)) {
+    switch (ngx_http_blob_arg_decoded(r, "delimiter", &lst->delimiter)) {
 
     case NGX_OK:
         delimiter = 1;
@@ -241,7 +214,7 @@ ngx_http_blob_list_params(ngx_http_request_t *r, ngx_http_blob_list_t *lst,
 
     /* marker: ours, "1!" and the base64url of the key to start at */
 
-    switch (ngx_http_blob_list_arg(r, "marker", &lst->marker)) {
+    switch (ngx_http_blob_arg_decoded(r, "marker", &lst->marker)) {
 
     case NGX_OK:
         lst->has_marker = 1;
@@ -1409,7 +1382,7 @@ ngx_http_blob_list_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
         return;
     }
 
-    if (ngx_http_blob_list_endpoint(r, ctx, &endpoint) != NGX_OK
+    if (ngx_http_blob_xml_endpoint(r, ctx, &endpoint) != NGX_OK
         || ngx_http_blob_xml_init(&x, r->pool) != NGX_OK)
     {
         ngx_http_blob_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -1658,57 +1631,6 @@ ngx_http_blob_list_write_blob(ngx_http_request_t *r, ngx_http_blob_xml_t *x,
     }
 
     ngx_http_blob_xml_close(x, "Blob");
-}
-
-
-/* "https://account.blob.core.windows.net/", or with the account in the path */
-
-static ngx_int_t
-ngx_http_blob_list_endpoint(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
-    ngx_str_t *out)
-{
-    u_char     *p;
-    ngx_str_t   host, scheme;
-
-    ngx_str_set(&scheme, "http");
-
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl) {
-        ngx_str_set(&scheme, "https");
-    }
-#endif
-
-    /* it goes into an attribute: a Host with a quote is not used */
-
-    if (r->headers_in.host
-        && ngx_strlchr(r->headers_in.host->value.data,
-                       r->headers_in.host->value.data
-                       + r->headers_in.host->value.len, '"')
-           == NULL)
-    {
-        host = r->headers_in.host->value;
-
-    } else {
-        host = r->headers_in.server;
-    }
-
-    out->len = scheme.len + sizeof("://") - 1 + host.len + 1
-               + ctx->account->name.len + 1;
-
-    out->data = ngx_pnalloc(r->pool, out->len);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_sprintf(out->data, "%V://%V/", &scheme, &host);
-
-    if (!ctx->host_style) {
-        p = ngx_sprintf(p, "%V/", &ctx->account->name);
-    }
-
-    out->len = p - out->data;
-
-    return NGX_OK;
 }
 
 

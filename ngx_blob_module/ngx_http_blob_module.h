@@ -502,6 +502,8 @@ void ngx_http_blob_xml_close(ngx_http_blob_xml_t *x, char *name);
 ngx_int_t ngx_http_blob_xml_send(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx, ngx_uint_t status, ngx_http_blob_xml_t *x);
 size_t ngx_http_blob_xml_escape(u_char *dst, u_char *src, size_t len);
+ngx_int_t ngx_http_blob_xml_endpoint(ngx_http_request_t *r,
+    ngx_http_blob_ctx_t *ctx, ngx_str_t *out);
 
 
 /* operations: one file each family */

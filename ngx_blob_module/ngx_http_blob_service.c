@@ -50,8 +50,6 @@ typedef struct {
 } ngx_http_blob_service_props_t;
 
 
-static ngx_int_t ngx_http_blob_service_arg(ngx_http_request_t *r, char *name,
-    ngx_str_t *value);
 static ngx_int_t ngx_http_blob_service_include(
     ngx_http_blob_service_list_t *sl, ngx_str_t *value);
 static void ngx_http_blob_list_containers_work(ngx_http_blob_ctx_t *ctx);
@@ -75,8 +73,6 @@ static ngx_http_blob_error_e ngx_http_blob_service_merge(
 static xmlDocPtr ngx_http_blob_service_parse(ngx_str_t *text);
 static u_char *ngx_http_blob_service_path(ngx_pool_t *pool,
     ngx_http_blob_ctx_t *ctx);
-static ngx_int_t ngx_http_blob_service_endpoint(ngx_http_request_t *r,
-    ngx_http_blob_ctx_t *ctx, ngx_str_t *out);
 
 
 /* the top-level elements of StorageServiceProperties, in Azure's order */
@@ -132,7 +128,7 @@ ngx_http_blob_list_containers(ngx_http_request_t *r,
 
     ngx_memzero(&detail, sizeof(ngx_http_blob_error_detail_t));
 
-    switch (ngx_http_blob_service_arg(r, "prefix", &sl->prefix)) {
+    switch (ngx_http_blob_arg_decoded(r, "prefix", &sl->prefix)) {
 
     case NGX_OK:
         sl->has_prefix = 1;
@@ -148,7 +144,7 @@ ngx_http_blob_list_containers(ngx_http_request_t *r,
                                &detail);
     }
 
-    switch (ngx_http_blob_service_arg(r, "marker", &sl->marker)) {
+    switch (ngx_http_blob_arg_decoded(r, "marker", &sl->marker)) {
 
     case NGX_OK:
         sl->has_marker = 1;
@@ -244,29 +240,6 @@ ngx_http_blob_list_containers(ngx_http_request_t *r,
     return ngx_http_blob_task_run(r, ctx, ngx_http_blob_list_containers_work,
                                   ngx_http_blob_list_containers_done);
 
-}
-
-
-/*
- * A query parameter, decoded as a form value: "+" is a space.  rclone's Go
- * SDK writes a prefix "a b/" as "a+b/"; the other clients write %20.
- */
-
-static ngx_int_t
-ngx_http_blob_service_arg(ngx_http_request_t *r, char *name, ngx_str_t *value)
-{
-    ngx_str_t  raw;
-
-    if (ngx_http_blob_arg(r, name, &raw) != NGX_OK) {
-        ngx_str_null(value);
-        return NGX_DECLINED;
-    }
-
-    if (ngx_http_blob_unescape(r->pool, &raw, value, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
 }
 
 
@@ -503,7 +476,7 @@ ngx_http_blob_list_containers_done(ngx_http_request_t *r,
         return;
     }
 
-    if (ngx_http_blob_service_endpoint(r, ctx, &endpoint) != NGX_OK
+    if (ngx_http_blob_xml_endpoint(r, ctx, &endpoint) != NGX_OK
         || ngx_http_blob_xml_init(&x, r->pool) != NGX_OK)
     {
         ngx_http_blob_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -611,57 +584,6 @@ ngx_http_blob_list_containers_done(ngx_http_request_t *r,
 
     ngx_http_blob_finalize(r, ngx_http_blob_xml_send(r, ctx, NGX_HTTP_OK,
                                                      &x));
-}
-
-
-/* "https://account.blob.core.windows.net/", or with the account in the path */
-
-static ngx_int_t
-ngx_http_blob_service_endpoint(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
-    ngx_str_t *out)
-{
-    u_char     *p;
-    ngx_str_t   host, scheme;
-
-    ngx_str_set(&scheme, "http");
-
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl) {
-        ngx_str_set(&scheme, "https");
-    }
-#endif
-
-    /* it goes into an attribute: a Host with a quote is not used */
-
-    if (r->headers_in.host
-        && ngx_strlchr(r->headers_in.host->value.data,
-                       r->headers_in.host->value.data
-                       + r->headers_in.host->value.len, '"')
-           == NULL)
-    {
-        host = r->headers_in.host->value;
-
-    } else {
-        host = r->headers_in.server;
-    }
-
-    out->len = scheme.len + sizeof("://") - 1 + host.len + 1
-               + ctx->account->name.len + 1;
-
-    out->data = ngx_pnalloc(r->pool, out->len);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_sprintf(out->data, "%V://%V/", &scheme, &host);
-
-    if (!ctx->host_style) {
-        p = ngx_sprintf(p, "%V/", &ctx->account->name);
-    }
-
-    out->len = p - out->data;
-
-    return NGX_OK;
 }
 
 

@@ -443,3 +443,58 @@ ngx_http_blob_xml_escape(u_char *dst, u_char *src, size_t len)
 
     return out;
 }
+
+
+/*
+ * The ServiceEndpoint attribute of enumeration results:
+ * "https://account.blob.core.windows.net/", or with the account in the
+ * path for path-style requests.
+ */
+
+ngx_int_t
+ngx_http_blob_xml_endpoint(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
+    ngx_str_t *out)
+{
+    u_char     *p;
+    ngx_str_t   host, scheme;
+
+    ngx_str_set(&scheme, "http");
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        ngx_str_set(&scheme, "https");
+    }
+#endif
+
+    /* it goes into an attribute: a Host with a quote is not used */
+
+    if (r->headers_in.host
+        && ngx_strlchr(r->headers_in.host->value.data,
+                       r->headers_in.host->value.data
+                       + r->headers_in.host->value.len, '"')
+           == NULL)
+    {
+        host = r->headers_in.host->value;
+
+    } else {
+        host = r->headers_in.server;
+    }
+
+    out->len = scheme.len + sizeof("://") - 1 + host.len + 1
+               + ctx->account->name.len + 1;
+
+    out->data = ngx_pnalloc(r->pool, out->len);
+    if (out->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(out->data, "%V://%V/", &scheme, &host);
+
+    if (!ctx->host_style) {
+        p = ngx_sprintf(p, "%V/", &ctx->account->name);
+    }
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}

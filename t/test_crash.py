@@ -211,6 +211,112 @@ def wait_collected(root, state, seconds=GC_WAIT):
         time.sleep(0.5)
 
 
+def put_blob(g, c, n, data, meta):
+    r = g.request("PUT", blob_path(c, n), body=data,
+                  headers={"x-ms-blob-type": "BlockBlob",
+                           "x-ms-meta-op": meta})
+    assert r.status == 201, r
+    return r
+
+
+def assert_blob(g, c, n, data, meta):
+    r = g.request("GET", blob_path(c, n))
+    assert r.status == 200, r
+    assert r.body == data
+    assert r.headers["Content-MD5"] == md5_b64(data)
+    assert r.headers["x-ms-meta-op"] == meta
+
+
+def test_worker_killed_mid_body(gateway_factory, root):
+    """An upload cut by SIGKILL halfway through its body: the old version
+    stays whole, the staging file is left, and the collector removes it."""
+
+    g = gateway_factory(root=root, workers=1, extra_conf=FSYNC,
+                        extra_http_conf=LOAD_HTTP_CONF, name="crash")
+    g.allow_log(KILLED)
+    make_containers(g)
+    c = CONTAINERS[0]
+    old = os.urandom(5000)
+    put_blob(g, c, "cut", old, "old")
+
+    s = crash.start_partial_upload(g, blob_path(c, "cut"), 4 << 20, 1 << 20,
+                                   headers={"x-ms-blob-type": "BlockBlob",
+                                            "x-ms-meta-op": "new"})
+    try:
+        staged = crash.wait_for(
+            lambda: [f for f in staging_files(root)
+                     if (root / ".blob/tmp" / f).stat().st_size >= 1 << 20],
+            10)
+        assert staged, staging_files(root)
+
+        (worker,) = crash.children(g.proc.pid)
+        assert crash.kill9(worker)
+        assert s.recv(1) == b""         # cut, no answer
+    finally:
+        s.close()
+
+    # the master respawned the worker: the old version, whole
+    assert crash.wait_for(lambda: crash.children(g.proc.pid), 5)
+    assert_blob(g, c, "cut", old, "old")
+    assert set(staged) <= set(staging_files(root))
+
+    g.stop()
+    restart(g, CHECK_HTTP_CONF)
+    assert crash.wait_for(lambda: not staging_files(root), GC_WAIT), \
+        staging_files(root)
+    assert_blob(g, c, "cut", old, "old")
+
+
+def test_blocks_of_killed_upload_collected(gateway_factory, root):
+    """Blocks staged by a client whose commit never came are removed by
+    the collector after blob_uncommitted_block_ttl; the committed blob
+    and its block list stay."""
+
+    g = gateway_factory(root=root, workers=1, extra_conf=FSYNC,
+                        extra_http_conf=LOAD_HTTP_CONF, name="crash")
+    g.allow_log(KILLED)
+    make_containers(g)
+    c = CONTAINERS[0]
+    data = os.urandom(3000)
+    put_blob(g, c, "blocks", data, "committed")
+
+    for i in range(3):
+        r = g.request("PUT", blob_path(c, "blocks"),
+                      query=[("comp", "block"),
+                             ("blockid", base64.b64encode(b"%04d" % i)
+                              .decode())], body=os.urandom(1000))
+        assert r.status == 201, r
+
+    # a fourth block cut halfway through its body
+    s = crash.start_partial_upload(
+        g, blob_path(c, "blocks"), 1 << 20, 1 << 18,
+        query=[("comp", "block"),
+               ("blockid", base64.b64encode(b"0004").decode())])
+    try:
+        assert crash.wait_for(lambda: staging_files(root), 10)
+        assert crash.kill_group(g)
+    finally:
+        s.close()
+
+    h = hashlib.sha256(b"blocks").hexdigest()
+    state = root / ".blob" / "state" / c / h[:2] / h
+    assert len([f for f in os.listdir(state) if f.startswith("b-")]) == 3
+
+    restart(g, CHECK_HTTP_CONF)
+
+    def collected():
+        return not staging_files(root) and not [
+            f for f in os.listdir(state) if f[0] in "bi" or f[0] == "."]
+
+    assert crash.wait_for(collected, GC_WAIT), \
+        (staging_files(root), os.listdir(state))
+    r = g.request("GET", blob_path(c, "blocks"),
+                  query=[("comp", "blocklist"), ("blocklisttype", "all")])
+    assert r.status == 200, r
+    assert len(r.xml().find("UncommittedBlocks")) == 0
+    assert_blob(g, c, "blocks", data, "committed")
+
+
 def killer(g, stop, rnd, kills):
     """SIGKILL a random worker every 0.1-0.5 s until stop is set."""
 

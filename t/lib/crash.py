@@ -370,3 +370,38 @@ def verify_blob(history, key, status, data_md5, size, prop_md5, meta_op):
                       "the bytes of " + repr(every[0]) if every
                       else "bytes no client sent in full",
                       "\n  ".join(map(repr, cands)))))
+
+
+def start_partial_upload(gateway, path, total, sent, query=None,
+                         headers=None):
+    """A signed PUT whose body stops after `sent` of `total` bytes: the
+    socket, kept open, so that the request is mid-body when killed."""
+
+    import socket
+    from . import azsign
+    from .gateway import encode_query
+
+    url_path = "/%s%s" % (gateway.account, path)
+    h = {"Host": "%s:%d" % (gateway.host, gateway.port),
+         "Content-Length": str(total)}
+    h.update(headers or {})
+    h.update(azsign.shared_key_headers(gateway.account, gateway.key, "PUT",
+                                       url_path, query=query or [],
+                                       headers=h))
+    q = encode_query(query or [])
+    head = "PUT %s%s HTTP/1.1\r\n" % (url_path, "?" + q if q else "")
+    head += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
+
+    s = socket.create_connection((gateway.host, gateway.port), 10)
+    s.sendall(head.encode() + random.Random(1).randbytes(sent))
+    return s
+
+
+def wait_for(predicate, seconds, step=0.05):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        v = predicate()
+        if v:
+            return v
+        time.sleep(step)
+    return predicate()
