@@ -517,9 +517,11 @@ ngx_http_blob_read_start(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
                                        "x-ms-range-get-content-md5", &md5);
             }
 
+            /* end - start + 1 overflows for bytes=0-9223372036854775807 */
+
             if (get->range.suffix || get->range.open_end
-                || get->range.end - get->range.start + 1
-                   > NGX_HTTP_BLOB_RANGE_MD5_MAX)
+                || get->range.end - get->range.start
+                   >= NGX_HTTP_BLOB_RANGE_MD5_MAX)
             {
                 return ngx_http_blob_error(r,
                                           NGX_HTTP_BLOB_ERR_OUT_OF_RANGE_INPUT,

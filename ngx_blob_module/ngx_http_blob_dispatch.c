@@ -655,6 +655,12 @@ ngx_http_blob_arg(ngx_http_request_t *r, char *name, ngx_str_t *value)
     u_char  *p, *last, *end;
     size_t   len;
 
+    if (r->args.len == 0) {
+        /* no query: args.data is NULL, no pointer arithmetic on it */
+        ngx_str_null(value);
+        return NGX_DECLINED;
+    }
+
     len = ngx_strlen(name);
 
     p = r->args.data;
