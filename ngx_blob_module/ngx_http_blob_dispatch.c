@@ -27,6 +27,7 @@ static void ngx_http_blob_public_work(ngx_http_blob_ctx_t *ctx);
 static void ngx_http_blob_public_done(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx);
 static ngx_http_blob_ctx_t *ngx_http_blob_create_ctx(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_blob_version_valid(ngx_str_t *v);
 static void ngx_http_blob_inflight_cleanup(void *data);
 static void ngx_http_blob_fd_cleanup(void *data);
 
@@ -241,6 +242,32 @@ ngx_http_blob_handler(ngx_http_request_t *r)
 }
 
 
+/* "YYYY-MM-DD" */
+
+static ngx_uint_t
+ngx_http_blob_version_valid(ngx_str_t *v)
+{
+    ngx_uint_t  i;
+
+    if (v->len != sizeof("2021-12-02") - 1) {
+        return 0;
+    }
+
+    for (i = 0; i < v->len; i++) {
+        if (i == 4 || i == 7) {
+            if (v->data[i] != '-') {
+                return 0;
+            }
+
+        } else if (v->data[i] < '0' || v->data[i] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static ngx_http_blob_ctx_t *
 ngx_http_blob_create_ctx(ngx_http_request_t *r)
 {
@@ -277,6 +304,12 @@ ngx_http_blob_create_ctx(ngx_http_request_t *r)
     if (ngx_http_blob_header_in_value(r, "x-ms-version", &version) == NGX_OK
         && version.len <= 32)
     {
+        ctx->version = version;
+
+    } else if (ngx_http_blob_arg(r, "sv", &version) == NGX_OK
+               && ngx_http_blob_version_valid(&version))
+    {
+        /* a SAS request without the header runs at the SAS's version */
         ctx->version = version;
 
     } else {
