@@ -120,6 +120,7 @@ static void ngx_http_blob_put_block_body(ngx_http_request_t *r,
 static void ngx_http_blob_put_block_work(ngx_http_blob_ctx_t *ctx);
 static ngx_int_t ngx_http_blob_block_admit(ngx_http_blob_ctx_t *ctx,
     ngx_http_blob_block_op_t *op);
+static void ngx_http_blob_block_sync_state(ngx_http_blob_ctx_t *ctx);
 static void ngx_http_blob_put_block_done(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx);
 
@@ -678,6 +679,7 @@ ngx_http_blob_put_block_work(ngx_http_blob_ctx_t *ctx)
     for (i = 0; i < 2; i++) {
 
         if (rename((char *) ctx->temp_path.data, (char *) path) == 0) {
+            ngx_http_blob_block_sync_state(ctx);
             return;
         }
 
@@ -702,6 +704,39 @@ ngx_http_blob_put_block_work(ngx_http_blob_ctx_t *ctx)
 failed:
 
     (void) unlink((char *) ctx->temp_path.data);
+}
+
+
+/*
+ * An acknowledged block must survive a power cut, as the commit that names
+ * it may come much later: its name in the state directory is made durable
+ * before the answer.  If that fails the block is in place, but not known to
+ * last: the client is told to retry.
+ */
+
+static void
+ngx_http_blob_block_sync_state(ngx_http_blob_ctx_t *ctx)
+{
+    int  fd;
+
+    if (!ctx->conf->fsync) {
+        return;
+    }
+
+    fd = open((char *) ctx->state_path.data, O_RDONLY|O_DIRECTORY);
+
+    if (fd != -1 && (fsync(fd) == 0 || ngx_errno == NGX_EINVAL)) {
+        close(fd);
+        return;
+    }
+
+    ctx->err = ngx_errno;
+    ctx->failed = "fsync() of a state directory";
+    ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
+
+    if (fd != -1) {
+        close(fd);
+    }
 }
 
 

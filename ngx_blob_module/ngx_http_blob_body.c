@@ -290,6 +290,19 @@ failed:
     if (ctx->error == NGX_HTTP_BLOB_ERR_BLOB_NOT_FOUND) {
         ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
     }
+
+    /*
+     * the partial file goes now, not with the request: after an early
+     * answer, lingering close keeps the request for up to lingering_time,
+     * and on a full disk the client's retry needs the space it holds
+     */
+
+    if (ctx->fd != NGX_INVALID_FILE) {
+        (void) close(ctx->fd);
+        ctx->fd = NGX_INVALID_FILE;
+    }
+
+    (void) unlink((char *) ctx->temp_path.data);
 }
 
 

@@ -322,6 +322,7 @@ ngx_http_blob_create_container(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 static void
 ngx_http_blob_create_container_work(ngx_http_blob_ctx_t *ctx)
 {
+    int                            fd;
     ngx_err_t                      err;
     ngx_http_blob_container_op_t  *op;
 
@@ -338,7 +339,17 @@ ngx_http_blob_create_container_work(ngx_http_blob_ctx_t *ctx)
 
         ctx->err = err;
         ctx->failed = ngx_create_dir_n;
-        ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
+
+        /* a full or read-only account root says so (507, 403) */
+
+        ctx->error = ngx_http_blob_errno_error(err);
+
+        if (ctx->error == NGX_HTTP_BLOB_ERR_BLOB_NOT_FOUND
+            || ctx->error == NGX_HTTP_BLOB_ERR_PATH_CONFLICT)
+        {
+            ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
+        }
+
         return;
     }
 
@@ -358,6 +369,26 @@ ngx_http_blob_create_container_work(ngx_http_blob_ctx_t *ctx)
         }
 
         return;
+    }
+
+    /* an acknowledged container must survive a power cut */
+
+    if (ctx->conf->fsync) {
+        fd = open((char *) ctx->account_root.data, O_RDONLY|O_DIRECTORY);
+
+        if (fd == -1 || (fsync(fd) == -1 && ngx_errno != NGX_EINVAL)) {
+            ctx->err = ngx_errno;
+            ctx->failed = "fsync() of the account root";
+            ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
+
+            if (fd != -1) {
+                close(fd);
+            }
+
+            return;
+        }
+
+        close(fd);
     }
 
     op->rc = NGX_OK;

@@ -373,6 +373,7 @@ ngx_http_blob_gc_blob_state(ngx_http_blob_gc_t *gc, ngx_str_t *root,
     have_blob = 0;
     others = 0;
     name_time = 0;
+    ngx_str_null(&name);
 
     ngx_sprintf(path + len, "/name%Z");
 
@@ -462,8 +463,25 @@ ngx_http_blob_gc_blob_state(ngx_http_blob_gc_t *gc, ngx_str_t *root,
         ngx_sprintf(path + len, "/name%Z");
         (void) unlink((char *) path);
         path[len] = '\0';
-        (void) rmdir((char *) path);
-        gc->removed++;
+
+        if (rmdir((char *) path) == -1
+            && (ngx_errno == ENOTEMPTY || ngx_errno == NGX_EEXIST)
+            && name.len)
+        {
+            /*
+             * a commit or a Put Block wrote here since the directory was
+             * read: its name goes back, or the collector would later take
+             * the properties of the version being made for an orphan's
+             */
+
+            ngx_sprintf(path + len, "/name%Z");
+            (void) ngx_http_blob_store_write_file(&gc->ctx, path, name.data,
+                                                  name.len);
+            path[len] = '\0';
+
+        } else {
+            gc->removed++;
+        }
     }
 
     path[len] = '\0';

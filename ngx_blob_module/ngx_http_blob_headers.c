@@ -483,7 +483,8 @@ ngx_http_blob_content_headers_check(ngx_http_blob_props_t *props,
             } else {
                 c = ngx_utf8_decode(&p, last - p);
 
-                if (c > 0x10ffff) {
+                /* jansson refuses surrogates too */
+                if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
                     goto invalid;
                 }
             }

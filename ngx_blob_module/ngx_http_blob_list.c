@@ -560,7 +560,9 @@ ngx_http_blob_list_start(ngx_http_blob_ctx_t *ctx, ngx_http_blob_list_t *lst)
         seg = p + 1;
     }
 
-    ngx_memcpy(lst->path + lst->base_len, lst->prefix.data, plen);
+    if (plen) {
+        ngx_memcpy(lst->path + lst->base_len, lst->prefix.data, plen);
+    }
 
     if (ngx_http_blob_list_push(ctx, lst, plen) != NGX_OK) {
         return NGX_ERROR;
@@ -894,8 +896,12 @@ ngx_http_blob_list_load(ngx_http_blob_ctx_t *ctx, ngx_http_blob_list_t *lst,
 
     (void) ngx_close_dir(&dir);
 
-    ngx_qsort(f->entries, f->n, sizeof(ngx_http_blob_list_entry_t),
-              ngx_http_blob_list_cmp_entries);
+    /* an empty directory has no entries array: qsort(NULL, 0) is UB */
+
+    if (f->n > 1) {
+        ngx_qsort(f->entries, f->n, sizeof(ngx_http_blob_list_entry_t),
+                  ngx_http_blob_list_cmp_entries);
+    }
 
     f->cost = cost;
     lst->work += cost;
@@ -1663,7 +1669,9 @@ ngx_http_blob_list_cmp(u_char *a, size_t alen, u_char *b, size_t blen)
 {
     int  rc;
 
-    rc = ngx_memcmp(a, b, ngx_min(alen, blen));
+    /* an empty name may be {0, NULL}: memcmp(NULL, ..., 0) is UB */
+
+    rc = (alen && blen) ? ngx_memcmp(a, b, ngx_min(alen, blen)) : 0;
 
     if (rc != 0) {
         return rc < 0 ? -1 : 1;
@@ -1681,7 +1689,8 @@ static ngx_uint_t
 ngx_http_blob_list_starts(u_char *s, size_t len, ngx_str_t *prefix)
 {
     return len >= prefix->len
-           && ngx_memcmp(s, prefix->data, prefix->len) == 0;
+           && (prefix->len == 0
+               || ngx_memcmp(s, prefix->data, prefix->len) == 0);
 }
 
 

@@ -961,7 +961,11 @@ ngx_http_blob_service_merge(ngx_http_request_t *r,
         return NGX_HTTP_BLOB_ERR_INVALID_XML_DOCUMENT;
     }
 
-    /* every element must be one Azure knows */
+    /*
+     * every element must be one Azure knows, without a namespace: a
+     * prefixed element would be stored without its xmlns declaration,
+     * which the next read no longer recognizes (found by fuzz/)
+     */
 
     for (node = xmlDocGetRootElement(req)->children; node; node = node->next)
     {
@@ -970,6 +974,11 @@ ngx_http_blob_service_merge(ngx_http_request_t *r,
         }
 
         known = 0;
+
+        if (node->ns != NULL) {
+            xmlFreeDoc(req);
+            return NGX_HTTP_BLOB_ERR_INVALID_XML_DOCUMENT;
+        }
 
         for (name = ngx_http_blob_service_elements; *name; name++) {
             if (xmlStrcmp(node->name, (const xmlChar *) *name) == 0) {

@@ -34,6 +34,8 @@
 
 static ngx_int_t ngx_http_blob_store_remove_tree_r(ngx_http_blob_ctx_t *ctx,
     u_char *path, size_t len, size_t size, ngx_uint_t depth);
+static ngx_int_t ngx_http_blob_store_fsync_dir(ngx_http_blob_ctx_t *ctx,
+    int dirfd);
 
 
 ngx_int_t
@@ -665,13 +667,21 @@ ngx_http_blob_store_prune_props(ngx_http_blob_ctx_t *ctx,
 }
 
 
-/* create the directories above a path, from base_len on */
+/*
+ * Create the directories above a path, from base_len on.  A directory just
+ * made may be removed again before its child is: the collector removes
+ * empty state buckets, Delete Blob empty virtual directories (on any
+ * host); then the walk starts over.
+ */
 
 ngx_int_t
 ngx_http_blob_store_mkdir_parents(ngx_http_blob_ctx_t *ctx, u_char *path,
     size_t base_len)
 {
-    u_char  *p;
+    u_char      *p;
+    ngx_uint_t   tries;
+
+    tries = 0;
 
     for (p = path + base_len + 1; *p; p++) {
 
@@ -682,6 +692,15 @@ ngx_http_blob_store_mkdir_parents(ngx_http_blob_ctx_t *ctx, u_char *path,
         *p = '\0';
 
         if (mkdir((char *) path, 0755) == -1 && ngx_errno != NGX_EEXIST) {
+
+            if (ngx_errno == NGX_ENOENT && p > path + base_len + 1
+                && tries++ < NGX_HTTP_BLOB_PUBLISH_TRIES)
+            {
+                *p = '/';
+                p = path + base_len;
+                continue;
+            }
+
             ctx->err = ngx_errno;
             ctx->failed = "mkdir()";
             *p = '/';
@@ -875,7 +894,41 @@ ngx_http_blob_store_unlink(ngx_http_blob_ctx_t *ctx)
         return NGX_ERROR;
     }
 
+    /* an acknowledged delete must not come back after a power cut */
+
+    if (ctx->conf->fsync
+        && ngx_http_blob_store_fsync_dir(ctx, dirfd) != NGX_OK)
+    {
+        close(dirfd);
+        return NGX_ERROR;
+    }
+
     close(dirfd);
+
+    return NGX_OK;
+}
+
+
+/*
+ * fsync(2) of a directory, so that the names made or removed in it last.
+ * A filesystem that cannot sync a directory (EINVAL) keeps its names
+ * durable some other way, or not at all: nothing more can be done.
+ */
+
+static ngx_int_t
+ngx_http_blob_store_fsync_dir(ngx_http_blob_ctx_t *ctx, int dirfd)
+{
+    if (fsync(dirfd) == -1 && ngx_errno != NGX_EINVAL) {
+        ctx->err = ngx_errno;
+        ctx->failed = "fsync() of a directory";
+        ctx->error = ngx_http_blob_errno_error(ctx->err);
+
+        if (ctx->error == NGX_HTTP_BLOB_ERR_BLOB_NOT_FOUND) {
+            ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
+        }
+
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -935,6 +988,20 @@ ngx_http_blob_store_place(ngx_http_blob_ctx_t *ctx, u_char *from, u_char *to,
                 ctx->error = NGX_HTTP_BLOB_ERR_BLOB_ALREADY_EXISTS;
                 return NGX_ERROR;
             }
+        }
+
+        /*
+         * an acknowledged write must survive a power cut: the new name is
+         * durable once its directory is (the data was fsync()ed as it was
+         * staged; journals and NFS servers make metadata durable in order,
+         * so the properties renamed into place before are too)
+         */
+
+        if (rc == 0 && ctx->conf->fsync
+            && ngx_http_blob_store_fsync_dir(ctx, dirfd) != NGX_OK)
+        {
+            close(dirfd);
+            return NGX_ERROR;
         }
 
         close(dirfd);
@@ -1122,10 +1189,11 @@ ngx_int_t
 ngx_http_blob_store_write_file(ngx_http_blob_ctx_t *ctx, u_char *path,
     u_char *data, size_t len)
 {
-    u_char    *tmp, *slash;
-    size_t     plen;
-    ssize_t    n;
-    ngx_fd_t   fd;
+    u_char      *tmp, *slash;
+    size_t       plen;
+    ssize_t      n;
+    ngx_fd_t     fd;
+    ngx_uint_t   tries;
 
     plen = ngx_strlen(path);
 
@@ -1148,14 +1216,24 @@ ngx_http_blob_store_write_file(ngx_http_blob_ctx_t *ctx, u_char *path,
 
     fd = open((char *) tmp, O_WRONLY|O_CREAT|O_EXCL, 0644);
 
-    if (fd == -1 && ngx_errno == NGX_ENOENT) {
-        /* the directory itself is missing: create it and its parents */
+    /*
+     * the directory itself is missing: create it and its parents; a
+     * concurrent Delete Blob may move it to the trash again meanwhile
+     */
+
+    for (tries = 0;
+         fd == -1 && ngx_errno == NGX_ENOENT
+         && tries < NGX_HTTP_BLOB_PUBLISH_TRIES;
+         tries++)
+    {
         if (ngx_http_blob_store_mkdir_parents(ctx, tmp,
                                               ctx->account_root.len)
-            == NGX_OK)
+            != NGX_OK)
         {
-            fd = open((char *) tmp, O_WRONLY|O_CREAT|O_EXCL, 0644);
+            break;
         }
+
+        fd = open((char *) tmp, O_WRONLY|O_CREAT|O_EXCL, 0644);
     }
 
     if (fd == -1) {

@@ -89,6 +89,7 @@ ngx_http_blob_task_handler(void *data, ngx_log_t *log)
 static void
 ngx_http_blob_task_event_handler(ngx_event_t *ev)
 {
+    ngx_uint_t            level;
     ngx_connection_t     *c;
     ngx_http_request_t   *r;
     ngx_http_blob_ctx_t  *ctx;
@@ -105,9 +106,28 @@ ngx_http_blob_task_event_handler(ngx_event_t *ev)
     ctx->busy = 0;
 
     if (ctx->failed) {
-        ngx_log_error((ctx->error == NGX_HTTP_BLOB_ERR_INTERNAL_ERROR
-                       ? NGX_LOG_CRIT : NGX_LOG_INFO), c->log, ctx->err,
-                      "blob: %s failed", ctx->failed);
+        /*
+         * a full disk or a permission the operator took away must show
+         * at the default error_log level, as nginx's own file errors do
+         */
+
+        switch (ctx->error) {
+
+        case NGX_HTTP_BLOB_ERR_INTERNAL_ERROR:
+            level = NGX_LOG_CRIT;
+            break;
+
+        case NGX_HTTP_BLOB_ERR_INSUFFICIENT_STORAGE:
+        case NGX_HTTP_BLOB_ERR_AUTHORIZATION_FAILURE:
+            level = NGX_LOG_ERR;
+            break;
+
+        default:
+            level = NGX_LOG_INFO;
+        }
+
+        ngx_log_error(level, c->log, ctx->err, "blob: %s failed",
+                      ctx->failed);
     }
 
     if (r->done || c->error) {

@@ -19,8 +19,8 @@ import hashlib
 import os
 import random
 import shutil
-import socket
 import tempfile
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -329,8 +329,6 @@ def killer(g, stop, rnd, kills):
 @pytest.mark.slow
 @pytest.mark.time_limit(170)
 def test_kill9_rounds(gateway_factory, root):
-    import threading
-
     seed = int(os.environ.get("BLOB_CRASH_SEED", random.randrange(1 << 30)))
     print("BLOB_CRASH_SEED=%d" % seed)
     rnd = random.Random(seed)
@@ -381,6 +379,9 @@ def test_kill9_rounds(gateway_factory, root):
         totals["acked"] += sum(o.acked for o in work.ops)
         totals["cut"] += sum(o.status is None for o in work.ops)
         totals["worker_kills"] += len(kills)
+        for kind in ("put", "blocks", "delete"):
+            totals["acked_" + kind] = totals.get("acked_" + kind, 0) + sum(
+                o.acked for o in work.ops if o.kind == kind)
         totals["staging_left"] += len(left)
 
         bad = [o for o in work.ops if o.status and o.status >= 500]

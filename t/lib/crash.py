@@ -182,7 +182,7 @@ class Workload:
                 h.update(data)
                 size += n
                 ids.append(block_id)
-        except (OSError, http.client.HTTPException) as e:
+        except (OSError, http.client.HTTPException):
             op.error = "staging"
             op.t_end = time.time()
             return

@@ -30,10 +30,11 @@ STATIC = "(compiled in)"
 
 # sanitizer builds: reports go to stderr, which nginx points at error.log
 # once it runs (before that the harness's stderr.log); UBSan reports and
-# goes on, ASan stops the worker.  Leak checks are off: a worker exits
-# with its cycle's memory still allocated.
+# goes on, ASan stops the worker.  LeakSanitizer checks every process as
+# it exits: what the cycle holds is still reachable then, so only memory
+# nothing points to any more (a lost jansson or libxml2 object) is a leak.
 SANITIZER_ENV = {
-    "ASAN_OPTIONS": "detect_odr_violation=0:detect_leaks=0",
+    "ASAN_OPTIONS": "detect_odr_violation=0:detect_leaks=1",
     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=0:suppressions=%s"
                      % (REPO / "scripts" / "ubsan.supp"),
 }
@@ -49,8 +50,12 @@ BAD_LINE = re.compile(
     r"|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer"
     r"|ThreadSanitizer|runtime error:")
 
-# "    #3 0x55e5 in ngx_http_handler src/http/ngx_http_core_module.c:905"
-STACK_FRAME = re.compile(r"\s+#\d+ 0x[0-9a-f]+ ")
+# what follows a sanitizer's line and goes with it into the failure:
+# "    #3 0x55e5 in ngx_http_handler src/http/ngx_http_core_module.c:905",
+# ASan's "READ of size 1 at ..." and where the memory came from
+STACK_FRAME = re.compile(
+    r"\s+#\d+ 0x[0-9a-f]+ |(READ|WRITE) of size |0x[0-9a-f]+ is located"
+    r"|(previously )?(allocated|freed) by thread |(Direct|Indirect) leak of")
 
 START_TIMEOUT = 15
 STOP_TIMEOUT = 15
@@ -179,17 +184,20 @@ class Gateway:
     extra_http_conf / extra_main_conf: into http{} / the main context;
     module: the .so (None: $BLOB_MODULE or build/...; STATIC: compiled
     into the nginx binary; False: plain nginx with no blob directives at
-    all, to test the harness itself).
+    all, to test the harness itself); worker_connections: per worker
+    (the load tests hold more than 1,024 connections).
     """
 
     def __init__(self, root=None, extra_conf="", extra_http_conf="",
                  extra_main_conf="", module=None, workers=2,
-                 account=ACCOUNT, key=KEY, name="gw"):
+                 account=ACCOUNT, key=KEY, name="gw",
+                 worker_connections=1024):
         self.host = "127.0.0.1"
         self.port = None
         self.account = account
         self.key = key
         self.workers = workers
+        self.worker_connections = worker_connections
         self.extra_conf = extra_conf
         self.extra_http_conf = extra_http_conf
         self.extra_main_conf = extra_main_conf
@@ -233,7 +241,10 @@ class Gateway:
         p = self.prefix
         body_temp = self.root / ".blob" / "tmp"
 
-        user = "user root;\n" if os.geteuid() == 0 else ""
+        # a test may run the workers as another user (extra_main_conf
+        # "user nobody nogroup;"): root bypasses file permissions
+        user = "user root;\n" if os.geteuid() == 0 and not re.search(
+            r"(^|[\s;{])user\s", self.extra_main_conf) else ""
 
         def defaults(lines, extra, indent):
             # a directive the test sets itself replaces ours (nginx
@@ -281,7 +292,7 @@ worker_shutdown_timeout 10s;
 thread_pool blob threads=16 max_queue=65536;
 %(main)s
 events {
-    worker_connections 1024;
+    worker_connections %(worker_connections)d;
 }
 
 http {
@@ -313,7 +324,9 @@ http {
         }
 %(refused)s    }
 }
-""" % {"workers": self.workers, "user": user, "p": p, "load": load,
+""" % {"workers": self.workers,
+       "worker_connections": self.worker_connections,
+       "user": user, "p": p, "load": load,
        "main": self.extra_main_conf, "body_temp": body_temp,
        "blob_http": blob_http, "http": self.extra_http_conf,
        "host": self.host, "port": self.port, "blob": blob,
@@ -450,12 +463,15 @@ http {
                 if BAD_LINE.search(line) and not any(
                         a.search(line) for a in self.allowed):
                     bad.append("%s: %s" % (path.name, line))
-                    frames = 16
+                    frames = 24
 
                 # a sanitizer report's stack goes with its line
                 elif frames and STACK_FRAME.match(line):
                     bad[-1] += "\n    " + line.strip()
                     frames -= 1
+
+                elif frames and not line.strip():
+                    continue
 
                 else:
                     frames = 0
