@@ -154,6 +154,9 @@ ngx_http_blob_put_blob(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
         put->create_only = 1;
     }
 
+    /* Put Blob always stores the MD5; CRC-64 only to check the client's */
+    ctx->body_skip_crc64 = put->has_crc64 ? 0 : 1;
+
     return ngx_http_blob_body_read(r, ctx, ngx_http_blob_put_body_done);
 }
 

@@ -614,10 +614,18 @@ static void
 ngx_http_blob_put_block_checked(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx)
 {
+    ngx_http_blob_block_op_t  *op;
+
     if (ctx->error != NGX_HTTP_BLOB_OK) {
         ngx_http_blob_finalize(r, ngx_http_blob_error(r, ctx->error, NULL));
         return;
     }
+
+    /* the answer carries the MD5 if one was sent, the CRC-64 otherwise */
+
+    op = ctx->op_data;
+    ctx->body_skip_md5 = op->has_md5 ? 0 : 1;
+    ctx->body_skip_crc64 = op->has_md5 ? 1 : 0;
 
     ngx_http_blob_finalize(r, ngx_http_blob_body_read(r, ctx,
                                              ngx_http_blob_put_block_body));

@@ -119,12 +119,17 @@ ngx_http_blob_body_process(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
     ngx_chain_t               *out;
     ngx_http_request_body_t   *rb;
 
-    if (ctx->busy || ctx->body_done) {
-        /* a write is in flight: reading resumes when it completes */
+    if (ctx->body_done) {
         return;
     }
 
     rb = r->request_body;
+
+    /*
+     * Reading goes on while a write is in flight, into the rest of the
+     * buffer, so the network and the disk overlap; nginx stops reading by
+     * itself when the buffer is full of data not yet written.
+     */
 
     if (r->reading_body) {
         rc = ngx_http_read_unbuffered_request_body(r);
@@ -132,7 +137,9 @@ ngx_http_blob_body_process(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
         if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
             ctx->body_done = 1;
 
-            if (r->connection->read->timedout || r->connection->error) {
+            if (ctx->busy
+                || r->connection->read->timedout || r->connection->error)
+            {
                 ngx_http_finalize_request(r, rc);
                 return;
             }
@@ -140,6 +147,11 @@ ngx_http_blob_body_process(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
             ngx_http_blob_body_fail(r, ctx, NGX_HTTP_BLOB_ERR_INVALID_INPUT);
             return;
         }
+    }
+
+    if (ctx->busy) {
+        /* what was read is written when the current write completes */
+        return;
     }
 
     out = rb->bufs;
@@ -169,6 +181,24 @@ ngx_http_blob_body_process(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
      */
 
     r->main->count--;
+}
+
+
+/*
+ * Hashing costs more CPU than moving the bytes: each checksum is computed
+ * only when the operation answers or checks with it.
+ */
+
+static ngx_inline void
+ngx_http_blob_body_hash(ngx_http_blob_ctx_t *ctx, u_char *p, size_t len)
+{
+    if (!ctx->body_skip_md5) {
+        ngx_md5_update(&ctx->body_md5, p, len);
+    }
+
+    if (!ctx->body_skip_crc64) {
+        ctx->body_crc64 = ngx_http_blob_crc64(ctx->body_crc64, p, len);
+    }
 }
 
 
@@ -214,8 +244,7 @@ ngx_http_blob_body_write_work(ngx_http_blob_ctx_t *ctx)
             p = b->pos;
             len = b->last - b->pos;
 
-            ngx_md5_update(&ctx->body_md5, p, len);
-            ctx->body_crc64 = ngx_http_blob_crc64(ctx->body_crc64, p, len);
+            ngx_http_blob_body_hash(ctx, p, len);
 
             while (len) {
                 n = pwrite(ctx->fd, p, len, ctx->body_received);
@@ -250,8 +279,7 @@ ngx_http_blob_body_write_work(ngx_http_blob_ctx_t *ctx)
                 goto failed;
             }
 
-            ngx_md5_update(&ctx->body_md5, buf, n);
-            ctx->body_crc64 = ngx_http_blob_crc64(ctx->body_crc64, buf, n);
+            ngx_http_blob_body_hash(ctx, buf, n);
 
             if (pwrite(ctx->fd, buf, n, ctx->body_received) != n) {
                 goto failed;
@@ -335,7 +363,12 @@ ngx_http_blob_body_write_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
         return;
     }
 
-    if (r->reading_body) {
+    /*
+     * only the write that was posted after the last byte arrived ends the
+     * body: what was read while an earlier write ran is still to write
+     */
+
+    if (!ctx->body_last) {
         ngx_http_blob_body_process(r, ctx);
         return;
     }

@@ -297,6 +297,8 @@ struct ngx_http_blob_ctx_s {
     unsigned                     busy:1;        /* a task is in flight */
     unsigned                     body_done:1;
     unsigned                     body_last:1;   /* this write ends it */
+    unsigned                     body_skip_md5:1;   /* set by operations */
+    unsigned                     body_skip_crc64:1; /* that do not need it */
     unsigned                     committed:1;   /* temp_path was renamed
                                                    or unlinked: the request
                                                    cleanup leaves it be */
