@@ -1296,40 +1296,63 @@ ngx_int_t
 ngx_http_blob_store_read_file(ngx_pool_t *pool, ngx_http_blob_ctx_t *ctx,
     u_char *path, ngx_str_t *out, size_t max)
 {
+    size_t       size;
     ssize_t      n;
     ngx_fd_t     fd;
     struct stat  st;
 
-    fd = open((char *) path, O_RDONLY);
+    /* O_NONBLOCK: a FIFO planted in the tree cannot stall a thread */
+
+    fd = open((char *) path, O_RDONLY|O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC);
     if (fd == -1) {
         ctx->err = ngx_errno;
         ctx->failed = "open()";
         return NGX_DECLINED;
     }
 
-    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)
-        || (size_t) st.st_size > max)
-    {
-        ctx->err = ngx_errno;
-        ctx->failed = "fstat()";
-        close(fd);
-        return NGX_ERROR;
+    /*
+     * state files are small: one read usually does, and the fstat() that
+     * sizes a larger one is only paid by it (a GET reads one per request)
+     */
+
+    size = ngx_min(max + 1, 4096);
+
+    for ( ;; ) {
+        out->data = ngx_pnalloc(pool, size + 1);
+        if (out->data == NULL) {
+            close(fd);
+            return NGX_ERROR;
+        }
+
+        n = pread(fd, out->data, size, 0);
+
+        if (n == -1) {
+            ctx->err = ngx_errno;
+            ctx->failed = "pread()";
+            close(fd);
+            return NGX_ERROR;
+        }
+
+        if ((size_t) n < size) {
+            break;
+        }
+
+        /* a full buffer: the file may be larger, size it */
+
+        if (size > max
+            || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)
+            || (size_t) st.st_size > max)
+        {
+            ctx->err = ngx_errno;
+            ctx->failed = "fstat()";
+            close(fd);
+            return NGX_ERROR;
+        }
+
+        size = st.st_size + 1;
     }
 
-    out->data = ngx_pnalloc(pool, st.st_size + 1);
-    if (out->data == NULL) {
-        close(fd);
-        return NGX_ERROR;
-    }
-
-    n = pread(fd, out->data, st.st_size, 0);
     close(fd);
-
-    if (n == -1) {
-        ctx->err = ngx_errno;
-        ctx->failed = "pread()";
-        return NGX_ERROR;
-    }
 
     out->len = n;
     out->data[n] = '\0';
