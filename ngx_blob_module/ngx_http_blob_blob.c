@@ -494,7 +494,9 @@ ngx_http_blob_read_start(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
         if (ngx_http_blob_header_in_value(r, "x-ms-range", &v) == NGX_OK) {
             rc = ngx_http_blob_range_parse(&v, &get->range);
 
-            if (rc == NGX_ERROR || get->range.suffix) {
+            /* x-ms-range is Azure's own: one range, from a start, or 400 */
+
+            if (rc != NGX_OK || get->range.suffix) {
                 return ngx_http_blob_error_header(r,
                                         NGX_HTTP_BLOB_ERR_INVALID_HEADER_VALUE,
                                         "x-ms-range", &v);

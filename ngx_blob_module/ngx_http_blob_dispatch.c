@@ -341,6 +341,16 @@ ngx_http_blob_refused_handler(ngx_http_request_t *r)
         error = NGX_HTTP_BLOB_ERR_INVALID_HEADER_VALUE;
         break;
 
+    case NGX_HTTP_NOT_IMPLEMENTED:
+        /* a Transfer-Encoding nginx does not know */
+        error = NGX_HTTP_BLOB_ERR_UNSUPPORTED_HEADER;
+        break;
+
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        /* limit_conn, limit_req: overload, as Azure says it */
+        error = NGX_HTTP_BLOB_ERR_SERVER_BUSY;
+        break;
+
     default:
         /* a malformed request line or URI: %00, a bad escape, "/../.." */
         error = NGX_HTTP_BLOB_ERR_INVALID_URI;
@@ -564,6 +574,16 @@ ngx_http_blob_parse_target(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     ctx->blob = blob;
 
     if (container.len == 0) {
+
+        if (blob.len) {
+            /*
+             * "/account//name": an empty container, not the service
+             * (which would serve List Containers for "//x?comp=list";
+             * found by fuzz/)
+             */
+            return NGX_HTTP_BLOB_ERR_INVALID_RESOURCE_NAME;
+        }
+
         ctx->level = NGX_HTTP_BLOB_LEVEL_SERVICE;
         return NGX_HTTP_BLOB_OK;
     }

@@ -121,6 +121,27 @@ ngx_http_blob_header_out_time(ngx_http_request_t *r, char *name, time_t t)
 }
 
 
+/* echoed only as Azure bounds it: at most 1024 visible ASCII characters */
+
+static ngx_uint_t
+ngx_http_blob_client_request_id_valid(ngx_str_t *id)
+{
+    ngx_uint_t  i;
+
+    if (id->len > 1024) {
+        return 0;
+    }
+
+    for (i = 0; i < id->len; i++) {
+        if (id->data[i] < 0x20 || id->data[i] > 0x7e) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 ngx_int_t
 ngx_http_blob_common_headers(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 {
@@ -142,6 +163,7 @@ ngx_http_blob_common_headers(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 
     if (ngx_http_blob_header_in_value(r, "x-ms-client-request-id", &id)
         == NGX_OK
+        && ngx_http_blob_client_request_id_valid(&id)
         && ngx_http_blob_header_out(r, "x-ms-client-request-id", &id)
            != NGX_OK)
     {

@@ -16,11 +16,18 @@
 
 static void ngx_http_blob_task_handler(void *data, ngx_log_t *log);
 static void ngx_http_blob_task_event_handler(ngx_event_t *ev);
+static void ngx_http_blob_task_wait_handler(ngx_event_t *ev);
 static void ngx_http_blob_task_pool_cleanup(void *data);
+
+
+/* how often a task that has not come back is reported */
+#define NGX_HTTP_BLOB_TASK_WAIT  60000
 
 
 typedef struct {
     ngx_http_blob_ctx_t  *ctx;
+    ngx_http_request_t   *request;
+    ngx_event_t           wait;
 } ngx_http_blob_task_t;
 
 
@@ -48,6 +55,7 @@ ngx_http_blob_task_run(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
 
     bt = task->ctx;
     bt->ctx = ctx;
+    bt->request = r;
 
     ctx->work = work;
     ctx->done = done;
@@ -55,7 +63,7 @@ ngx_http_blob_task_run(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     ctx->failed = NULL;
 
     task->handler = ngx_http_blob_task_handler;
-    task->event.data = r;
+    task->event.data = bt;
     task->event.handler = ngx_http_blob_task_event_handler;
 
     if (ngx_thread_task_post(ctx->conf->thread_pool, task) != NGX_OK) {
@@ -73,6 +81,18 @@ ngx_http_blob_task_run(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     r->main->blocked++;
     r->aio = 1;
 
+    /*
+     * A worker that shuts down (a reload) exits as soon as no timer is
+     * left, and a request waiting for its task has none: it would be cut
+     * and its connection left open ("open socket left").  This timer
+     * holds the worker until the task is back.
+     */
+
+    bt->wait.handler = ngx_http_blob_task_wait_handler;
+    bt->wait.data = r;
+    bt->wait.log = r->connection->log;
+    ngx_add_timer(&bt->wait, NGX_HTTP_BLOB_TASK_WAIT);
+
     return NGX_DONE;
 }
 
@@ -89,13 +109,19 @@ ngx_http_blob_task_handler(void *data, ngx_log_t *log)
 static void
 ngx_http_blob_task_event_handler(ngx_event_t *ev)
 {
-    ngx_uint_t            level;
-    ngx_connection_t     *c;
-    ngx_http_request_t   *r;
-    ngx_http_blob_ctx_t  *ctx;
+    ngx_uint_t             level;
+    ngx_connection_t      *c;
+    ngx_http_request_t    *r;
+    ngx_http_blob_ctx_t   *ctx;
+    ngx_http_blob_task_t  *bt;
 
-    r = ev->data;
+    bt = ev->data;
+    r = bt->request;
     c = r->connection;
+
+    if (bt->wait.timer_set) {
+        ngx_del_timer(&bt->wait);
+    }
 
     ngx_http_set_log_request(c->log, r);
 
@@ -140,6 +166,18 @@ ngx_http_blob_task_event_handler(ngx_event_t *ev)
     ctx->done(r, ctx);
 
     ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_blob_task_wait_handler(ngx_event_t *ev)
+{
+    /* a hung mount shows in the log, not only as a client's timeout */
+
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "blob: filesystem operation still running after a minute");
+
+    ngx_add_timer(ev, NGX_HTTP_BLOB_TASK_WAIT);
 }
 
 

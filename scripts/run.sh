@@ -103,7 +103,7 @@ http {
 
         # requests nginx refuses itself (a malformed URI, headers too
         # large) get an Azure error body too
-        error_page 400 414 494 /.blob-refused;
+        error_page 400 414 494 501 503 /.blob-refused;
         location = /.blob-refused {
             blob_refused;
         }

@@ -65,6 +65,21 @@ REQUEST_TIMEOUT = 60
 live = []
 
 
+def _sanitized():
+    try:
+        out = subprocess.run([NGINX, "-V"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return b"-fsanitize=" in out
+
+
+# nginx built with sanitizers: its memory figures are ASan's (quarantine,
+# redzones, an allocator that keeps what it got), so a test that measures
+# RSS growth has nothing to measure on it
+SANITIZED = _sanitized()
+
+
 def module_path():
     """The .so to load, or STATIC when $BLOB_MODULE is set but empty."""
 
@@ -270,7 +285,7 @@ class Gateway:
                                  self.extra_http_conf, " " * 4)
             # requests nginx refuses itself still get an Azure error
             refused = """
-        error_page 400 414 494 /.blob-refused;
+        error_page 400 414 494 501 503 /.blob-refused;
         location = /.blob-refused {
             blob_refused;
         }

@@ -15,6 +15,7 @@ import re
 import socket
 import time
 import xml.etree.ElementTree as ET
+from urllib.parse import unquote
 
 from . import azsign
 from .gateway import Headers, Response, encode_query, normalize_query
@@ -27,7 +28,6 @@ def sas_query(g, permissions="racwdl"):
     pairs = []
     for part in azsign.account_sas(g.account, g.key, permissions).split("&"):
         name, _, value = part.partition("=")
-        from urllib.parse import unquote
         pairs.append((name, unquote(value)))
     return pairs
 
@@ -52,15 +52,18 @@ def parse_response(data):
                     body)
 
 
-def read_response(s, deadline):
-    """Reads one response from s; None if the peer closed before one."""
+def read_response(s, deadline, head=False):
+    """Reads one response from s; None if the peer closed before one.
+    head: the answer to a HEAD, which has no body whatever it says."""
 
     data = b""
     while True:
         head_end = data.find(b"\r\n\r\n")
         if head_end >= 0:
             m = re.search(rb"(?im)^content-length:\s*(\d+)", data[:head_end])
-            need = head_end + 4 + (int(m.group(1)) if m else 0)
+            need = head_end + 4
+            if m and not head:
+                need += int(m.group(1))
             if len(data) >= need:
                 return parse_response(data[:need])
         s.settimeout(max(0.01, deadline - time.monotonic()))
@@ -112,7 +115,8 @@ def raw(g, method, path, query=None, headers=(), body=b"", sas=True,
     s = socket.create_connection((g.host, g.port), timeout)
     try:
         s.sendall(req)
-        r = read_response(s, time.monotonic() + timeout)
+        r = read_response(s, time.monotonic() + timeout,
+                          head=(method == "HEAD"))
     except BaseException:
         s.close()
         raise
