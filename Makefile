@@ -9,7 +9,12 @@ SHELL := /bin/bash
 #                    (BLOB_LISTEN, BLOB_ROOT override; Ctrl-C stops it)
 #   make test        the whole suite, real clients included
 #   make test-quick  without the tests marked "clients" or "slow"
+#   make test-asan   the whole suite on nginx built from Debian's source
+#                    package with ASan and UBSan, the module compiled in
+#                    (scripts/build-asan.sh; build/asan, about 2 min once)
 #   make bench       the benchmark
+#   make fuzz        build the libFuzzer targets (fuzz/) and run each for
+#                    FUZZ_SECONDS (default 60); not part of `make test`
 #
 # Every target installs what it needs first (scripts/install-deps.sh is
 # idempotent and costs nothing when all is there).
@@ -26,7 +31,16 @@ PYTEST      := BLOB_MODULE=$(MODULE_SO) BLOB_SUMMARY_FILE=$(BUILD)/summary.txt \
                    --junitxml=$(BUILD)/junit.xml
 T           ?= t/
 
-.PHONY: all deps deps-test deps-bench run test test-quick bench clean
+# BLOB_MODULE empty: the module is in the binary, no load_module line;
+# the sanitizer options are t/lib/gateway.py's (scripts/ubsan.supp)
+ASAN_NGINX  := $(BUILD)/asan/nginx-1.22.1/objs/nginx
+PYTEST_ASAN := BLOB_NGINX=$(ASAN_NGINX) BLOB_MODULE= \
+               BLOB_SUMMARY_FILE=$(BUILD)/summary-asan.txt \
+               $(PYTHON) -m pytest -q -o cache_dir=$(BUILD)/pytest_cache \
+                   --junitxml=$(BUILD)/junit-asan.xml
+
+.PHONY: all deps deps-test deps-bench run test test-quick test-asan bench \
+        fuzz clean
 
 all: $(MODULE_SO)
 
@@ -71,6 +85,11 @@ test-quick: deps-test
 	$(PYTEST) -m "not clients and not slow" \
 	    --ignore-glob='*/test_client_*' $(T)
 
+test-asan: deps-test
+	@rm -f $(BUILD)/summary-asan.txt
+	BUILD=$(BUILD) scripts/build-asan.sh
+	$(PYTEST_ASAN) $(T)
+
 bench: deps-bench
 	@$(MAKE) -s all
 	@if [ -x scripts/bench.sh ]; then \
@@ -79,6 +98,13 @@ bench: deps-bench
 	else \
 	    echo "no scripts/bench.sh yet"; exit 1; \
 	fi
+
+# fuzz/build.sh, fuzz/run.sh: FUZZ_RUNS, FUZZ_TARGETS, FUZZ_JOBS too
+FUZZ_SECONDS ?= 60
+
+fuzz: $(NGINX_TREE)/objs/Makefile
+	BUILD=$(BUILD) NGINX_TREE=$(NGINX_TREE) fuzz/build.sh
+	BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -138,5 +138,5 @@ make -s -C "$src" -f objs/Makefile -j"$jobs" > "$asan/make.log" 2>&1 \
     || { grep -B2 -A8 -m5 'error' "$asan/make.log" || tail -40 "$asan/make.log"
          exit 1; }
 
-"$src/objs/nginx" -V 2>&1 | head -1
+"$src/objs/nginx" -v
 ls -l "$src/objs/nginx"
