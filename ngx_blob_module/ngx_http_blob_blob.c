@@ -13,9 +13,17 @@
 #include "ngx_http_blob_module.h"
 
 
+/*
+ * A small read is done in the task that opens the file: one thread round
+ * trip per Get Blob instead of two (open, then sendfile in threads).
+ */
+#define NGX_HTTP_BLOB_INLINE_MAX  65536
+
+
 typedef struct {
     ngx_http_blob_range_t   range;
     ngx_http_blob_props_t   props;
+    u_char                 *inline_data;    /* [start, end) read already */
     u_char                  range_md5[16];
     off_t                   start;
     off_t                   end;            /* exclusive */
@@ -535,6 +543,12 @@ ngx_http_blob_read_start(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 
             get->range_md5_wanted = 1;
         }
+
+        if (get->range.present
+            && ngx_http_blob_header_in(r, "if-range") != NULL)
+        {
+            get->range.if_range = 1;
+        }
     }
 
     return ngx_http_blob_task_run(r, ctx, ngx_http_blob_read_work,
@@ -605,9 +619,49 @@ ngx_http_blob_read_work(ngx_http_blob_ctx_t *ctx)
         }
 
         get->ranged = 1;
+
+    } else {
+        get->start = 0;
+        get->end = size;
     }
 
-    if (!get->range_md5_wanted || get->unsatisfiable) {
+    if (get->unsatisfiable) {
+        return;
+    }
+
+    /* If-Range may still turn a range into the whole blob */
+
+    if (ctx->op->handler == ngx_http_blob_get_blob
+        && get->end - get->start <= NGX_HTTP_BLOB_INLINE_MAX
+        && (!get->ranged || get->range.if_range == 0))
+    {
+        get->inline_data = ngx_pnalloc(ctx->task_pool,
+                                       get->end - get->start + 1);
+        if (get->inline_data == NULL) {
+            ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
+            return;
+        }
+
+        for (pos = get->start; pos < get->end; pos += n) {
+            n = pread(ctx->fd, get->inline_data + (pos - get->start),
+                      get->end - pos, pos);
+
+            if (n <= 0) {
+                /* shorter than fstat said: leave it to sendfile */
+                get->inline_data = NULL;
+                break;
+            }
+        }
+    }
+
+    if (!get->range_md5_wanted) {
+        return;
+    }
+
+    if (get->inline_data) {
+        ngx_md5_init(&md5);
+        ngx_md5_update(&md5, get->inline_data, get->end - get->start);
+        ngx_md5_final(get->range_md5, &md5);
         return;
     }
 
@@ -814,6 +868,20 @@ ngx_http_blob_send_file(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         return rc;
+    }
+
+    if (get->inline_data) {
+        b->pos = get->inline_data;
+        b->last = get->inline_data + (get->end - get->start);
+        b->memory = (b->last > b->pos) ? 1 : 0;
+        b->sync = b->memory ? 0 : 1;
+        b->last_buf = 1;
+        b->last_in_chain = 1;
+
+        out.buf = b;
+        out.next = NULL;
+
+        return ngx_http_output_filter(r, &out);
     }
 
     file->fd = ctx->fd;

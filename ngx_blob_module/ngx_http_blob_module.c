@@ -270,8 +270,13 @@ ngx_http_blob_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              NGX_HTTP_BLOB_MAX_PUT_BLOB);
     ngx_conf_merge_off_value(conf->max_put_block, prev->max_put_block,
                              NGX_HTTP_BLOB_MAX_PUT_BLOCK);
+    /*
+     * 64k: few enough thread round trips for a fast stream, and 1,000
+     * uploads in flight hold 80 MiB of buffers, not a gigabyte
+     */
+
     ngx_conf_merge_size_value(conf->body_buffer_size, prev->body_buffer_size,
-                              1024 * 1024);
+                              64 * 1024);
     ngx_conf_merge_value(conf->fsync, prev->fsync, 1);
     ngx_conf_merge_uint_value(conf->max_inflight, prev->max_inflight, 0);
     ngx_conf_merge_value(conf->anonymous, prev->anonymous, 1);
@@ -294,6 +299,17 @@ ngx_http_blob_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (!conf->enable) {
         return NGX_CONF_OK;
+    }
+
+    /*
+     * nginx reads an unbuffered request body into a buffer of
+     * client_body_buffer_size (8k or 16k by default): one thread task per
+     * buffer would make a 256 MiB upload 32,000 round trips.  The core
+     * module's configuration of this location is merged by now.
+     */
+
+    if (conf->core) {
+        conf->core->client_body_buffer_size = conf->body_buffer_size;
     }
 
     if (conf->accounts == NULL || conf->accounts->nelts == 0) {
@@ -337,6 +353,7 @@ ngx_http_blob(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (((ngx_http_blob_loc_conf_t *) conf)->enable) {
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
         clcf->handler = ngx_http_blob_handler;
+        ((ngx_http_blob_loc_conf_t *) conf)->core = clcf;
     }
 
     return NGX_CONF_OK;

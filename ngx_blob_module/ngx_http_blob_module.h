@@ -171,6 +171,7 @@ typedef struct {
     ngx_flag_t                   fsync;
     ngx_uint_t                   max_inflight;  /* 503 ServerBusy beyond */
     ngx_flag_t                   anonymous;     /* honour public access */
+    ngx_http_core_loc_conf_t    *core;          /* of the "blob on" location */
 } ngx_http_blob_loc_conf_t;
 
 
@@ -466,6 +467,7 @@ typedef struct {
     unsigned                     present:1;
     unsigned                     open_end:1;
     unsigned                     suffix:1;      /* bytes=-N */
+    unsigned                     if_range:1;    /* an If-Range came too */
 } ngx_http_blob_range_t;
 
 ngx_int_t ngx_http_blob_range_parse(ngx_str_t *value,
