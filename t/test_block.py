@@ -1007,3 +1007,12 @@ def test_sdk_stage_and_commit(gateway, c, b):
     committed, uncommitted = bc.get_block_list("all")
     assert [(x.id, x.size) for x in committed] == [(bid(1), 6), (bid(2), 5)]
     assert uncommitted == []
+
+
+@pytest.mark.parametrize("size", [1, 7, 8, 9, 4093, 65536 + 5, 300001])
+def test_put_block_crc64_of_any_length(gateway, c, b, size):
+    # every alignment and tail of the eight-bytes-a-step CRC
+    data = os.urandom(size)
+    r = put_block(gateway, c, b, bid(size), data)
+    assert r.status == 201, r
+    assert r.headers["x-ms-content-crc64"] == crc64_b64(data)
