@@ -16,7 +16,7 @@
 #include "ngx_http_blob_module.h"
 
 
-typedef struct {
+struct ngx_http_blob_gc_s {
     ngx_event_t                  event;
     ngx_http_blob_main_conf_t   *bmcf;
     ngx_http_blob_loc_conf_t     conf;      /* what store functions read */
@@ -25,7 +25,7 @@ typedef struct {
     ngx_log_t                   *log;
     ngx_uint_t                   removed;
     unsigned                     busy:1;
-} ngx_http_blob_gc_t;
+};
 
 
 static void ngx_http_blob_gc_timer(ngx_event_t *ev);
@@ -75,6 +75,7 @@ ngx_http_blob_gc_init_process(ngx_cycle_t *cycle)
     }
 
     gc->bmcf = bmcf;
+    bmcf->gc = gc;
     gc->log = cycle->log;
     gc->conf.fsync = 0;
     gc->ctx.conf = &gc->conf;
@@ -96,6 +97,54 @@ ngx_http_blob_gc_init_process(ngx_cycle_t *cycle)
     ngx_add_timer(&gc->event, 1000 + ngx_random() % 1000);
 
     return NGX_OK;
+}
+
+
+/*
+ * A worker that exits while a collection runs never sees its completion:
+ * the thread pool finishes the task, but no event loop is left to run the
+ * handler that frees the run's pool.
+ */
+
+void
+ngx_http_blob_gc_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_blob_main_conf_t  *bmcf;
+
+    bmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_blob_module);
+
+    if (bmcf == NULL || bmcf->gc == NULL || bmcf->gc->ctx.task_pool == NULL)
+    {
+        return;
+    }
+
+    ngx_destroy_pool(bmcf->gc->ctx.task_pool);
+    bmcf->gc->ctx.task_pool = NULL;
+}
+
+
+/*
+ * Removing a tree needs path buffers; a run may remove many, so each gets
+ * a pool of its own instead of growing the run's.
+ */
+
+static void
+ngx_http_blob_gc_remove_tree(ngx_http_blob_gc_t *gc, u_char *path)
+{
+    ngx_pool_t  *run, *pool;
+
+    pool = ngx_create_pool(4096, gc->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    run = gc->ctx.task_pool;
+    gc->ctx.task_pool = pool;
+
+    (void) ngx_http_blob_store_remove_tree(&gc->ctx, path);
+
+    gc->ctx.task_pool = run;
+    ngx_destroy_pool(pool);
 }
 
 
@@ -175,8 +224,11 @@ ngx_http_blob_gc_root(ngx_http_blob_gc_t *gc, ngx_str_t *root)
     u_char  *path;
     size_t   size;
 
+    /* a state directory's path, and behind it a blob's (gc_blob_state) */
+
     size = root->len + sizeof("/" NGX_HTTP_BLOB_STATE_DIR "/state/") + 64
-           + NGX_HTTP_BLOB_MAX_NAME + 2 * NAME_MAX;
+           + NGX_HTTP_BLOB_MAX_NAME + 2 * NAME_MAX
+           + root->len + 64 + NGX_HTTP_BLOB_MAX_NAME + 16;
 
     path = ngx_pnalloc(gc->ctx.task_pool, size);
     if (path == NULL) {
@@ -240,7 +292,7 @@ ngx_http_blob_gc_flat(ngx_http_blob_gc_t *gc, u_char *dir, time_t older_than,
         }
 
         if (trees) {
-            (void) ngx_http_blob_store_remove_tree(&gc->ctx, path);
+            ngx_http_blob_gc_remove_tree(gc, path);
 
         } else if (!S_ISDIR(st.st_mode)) {
             (void) unlink((char *) path);
@@ -301,7 +353,7 @@ ngx_http_blob_gc_state(ngx_http_blob_gc_t *gc, ngx_str_t *root, u_char *path,
         l1 = ngx_sprintf(path + len, "/%s%Z", c->d_name) - path - 1;
 
         if (gone) {
-            (void) ngx_http_blob_store_remove_tree(&gc->ctx, path);
+            ngx_http_blob_gc_remove_tree(gc, path);
             gc->removed++;
             continue;
         }
@@ -362,7 +414,10 @@ ngx_http_blob_gc_blob_state(ngx_http_blob_gc_t *gc, ngx_str_t *root,
     ngx_str_t *container, u_char *path, size_t len, size_t size)
 {
     u_char          cur[sizeof("m-") + 16], *blob;
+    u_char          name_buf[NGX_HTTP_BLOB_MAX_NAME + 1];
     DIR            *d;
+    int             fd;
+    ssize_t         n;
     time_t          now, ttl, name_time;
     ngx_str_t       name;
     ngx_uint_t      have_blob, others;
@@ -377,20 +432,38 @@ ngx_http_blob_gc_blob_state(ngx_http_blob_gc_t *gc, ngx_str_t *root,
 
     ngx_sprintf(path + len, "/name%Z");
 
-    if (ngx_http_blob_store_read_file(gc->ctx.task_pool, &gc->ctx, path,
-                                      &name, NGX_HTTP_BLOB_MAX_NAME)
-        == NGX_OK)
-    {
-        blob = ngx_pnalloc(gc->ctx.task_pool,
-                           root->len + container->len + name.len + 3);
-        if (blob != NULL) {
-            ngx_sprintf(blob, "%V/%V/%V%Z", root, container, &name);
+    /*
+     * buffers of this function live on the stack: a run visits every blob
+     * with state, so nothing per blob may stay in the run's pool
+     */
 
-            if (lstat((char *) blob, &bst) == 0 && S_ISREG(bst.st_mode)) {
-                have_blob = 1;
-                ngx_sprintf(cur, "m-%016xL%Z",
-                            ngx_http_blob_store_etag(&bst));
-            }
+    n = -1;
+    fd = open((char *) path, O_RDONLY|O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC);
+
+    if (fd != -1) {
+        n = read(fd, name_buf, sizeof(name_buf));
+        close(fd);
+    }
+
+    if (n > 0 && n < (ssize_t) sizeof(name_buf)) {
+        name.data = name_buf;
+        name.len = n;
+
+        /* the path buffer has room behind the state path for this */
+        blob = path + len + sizeof("/name");
+
+        if ((size_t) (len + sizeof("/name") + root->len + container->len
+                      + name.len + 3) > size)
+        {
+            /* cannot tell whether the blob exists: touch nothing */
+            return;
+        }
+
+        ngx_sprintf(blob, "%V/%V/%V%Z", root, container, &name);
+
+        if (lstat((char *) blob, &bst) == 0 && S_ISREG(bst.st_mode)) {
+            have_blob = 1;
+            ngx_sprintf(cur, "m-%016xL%Z", ngx_http_blob_store_etag(&bst));
         }
     }
 

@@ -25,6 +25,7 @@ static ngx_int_t ngx_http_blob_register_roots(ngx_conf_t *cf,
     ngx_http_blob_loc_conf_t *blcf);
 static ngx_int_t ngx_http_blob_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_blob_init_process(ngx_cycle_t *cycle);
+static void ngx_http_blob_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_http_blob_commands[] = {
@@ -163,7 +164,7 @@ ngx_module_t  ngx_http_blob_module = {
     ngx_http_blob_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_blob_exit_process,            /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -661,4 +662,11 @@ static ngx_int_t
 ngx_http_blob_init_process(ngx_cycle_t *cycle)
 {
     return ngx_http_blob_gc_init_process(cycle);
+}
+
+
+static void
+ngx_http_blob_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_blob_gc_exit_process(cycle);
 }

@@ -43,6 +43,7 @@
 
 
 typedef struct ngx_http_blob_ctx_s  ngx_http_blob_ctx_t;
+typedef struct ngx_http_blob_gc_s   ngx_http_blob_gc_t;
 
 
 /* ngx_http_blob_error.c: the one table of Azure errors */
@@ -155,6 +156,7 @@ typedef struct {
     time_t                       gc_temp_ttl;   /* abandoned staging files */
     ngx_thread_pool_t           *gc_thread_pool;
     ngx_uint_t                   inflight;      /* this worker's requests */
+    ngx_http_blob_gc_t          *gc;            /* this worker's collector */
 } ngx_http_blob_main_conf_t;
 
 
@@ -568,6 +570,7 @@ ngx_int_t ngx_http_blob_get_block_list(ngx_http_request_t *r,
 
 /* ngx_http_blob_gc.c: worker timers, no client request */
 ngx_int_t ngx_http_blob_gc_init_process(ngx_cycle_t *cycle);
+void ngx_http_blob_gc_exit_process(ngx_cycle_t *cycle);
 
 
 /* added by ngx_http_blob_block.c / ngx_http_blob_xml_reader.c */
