@@ -3,13 +3,15 @@
 # bench.sh: the benchmark (`make bench` builds, installs wrk and AzCopy,
 # then calls this).  ngx_blob_module against plain nginx (static GET with
 # sendfile, DAV PUT, autoindex) on one data directory, in one run; writes
-# the table to docs/BENCHMARKS.md and prints it.  About 6 minutes on 2 cores.
+# the table to docs/BENCHMARKS.md and prints it.  6-10 minutes on 2 cores.
 #
 #   BLOB_MODULE     the module .so (default build/nginx/objs/...)
 #   BLOB_RUN_DIR    scratch: data, configs, logs (default build/bench; it is
 #                   emptied first and removed afterwards unless BENCH_KEEP=1;
 #                   needs about 8 GB free)
-#   BENCH_DURATION  seconds per wrk measurement (default 10)
+#   BENCH_DURATION  seconds per wrk/hload measurement (default 6)
+#   BENCH_ROUNDS    measurements per server and metric (default 3)
+#   BENCH_WORKERS   worker_processes of every nginx (default 2)
 #   BENCH_QUICK=1   small sizes and short runs, to check the script itself
 #   BENCH_OUT       where the report goes (default docs/BENCHMARKS.md, "-"
 #                   for stdout only)
@@ -22,7 +24,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
-export BLOB_MODULE=${BLOB_MODULE:-$repo/build/nginx/objs/ngx_http_blob_module.so}
+module=$repo/build/nginx/objs/ngx_http_blob_module.so
+export BLOB_MODULE=${BLOB_MODULE:-$module}
 export BLOB_RUN_DIR=${BLOB_RUN_DIR:-$repo/build/bench}
 
 if [ ! -f "$BLOB_MODULE" ]; then

@@ -22,7 +22,9 @@ build_pkgs=(nginx nginx-dev libssl-dev libxml2-dev libpcre2-dev
 test_pkgs=(python3-azure python3-pytest rclone bindfs "fuse3|fuse"
            libsecret-1-0)
 
-bench_pkgs=(wrk)
+# wrk and curl drive the benchmark; AzCopy (from t/node, see node_clients)
+# needs libsecret at startup
+bench_pkgs=(wrk curl libsecret-1-0)
 
 apt_updated=no
 
@@ -120,6 +122,7 @@ for stage in "$@"; do
         ;;
     bench)
         apt_install "${bench_pkgs[@]}"
+        node_clients
         ;;
     *)
         echo "install-deps: unknown stage \"$stage\"" >&2

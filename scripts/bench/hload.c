@@ -356,9 +356,8 @@ main(int argc, char **argv)
             reqlen = realloc(reqlen, cap * sizeof(size_t));
         }
         reqs[nreqs] = malloc(len + 64);
-        reqlen[nreqs] = sprintf(reqs[nreqs],
-                                "HEAD %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
-                                line, port);
+        reqlen[nreqs] = sprintf(reqs[nreqs], "HEAD %s HTTP/1.1\r\n"
+                                "Host: 127.0.0.1:%d\r\n\r\n", line, port);
         nreqs++;
     }
     fclose(f);

@@ -12,9 +12,11 @@ headers and the first 64 KiB of its body, then waits until all N have got
 that far, and only then sends the rest: so all N requests are inside the
 server at once, each with a body partly received, which is when a server
 that buffers bodies in memory would need the most.  Meanwhile a thread
-reads VmRSS of every worker from /proc every 20 ms; VmHWM (the kernel's
-own peak) is read at the end.  Errors are non-201 answers, resets and
-timeouts.  Afterwards Get Block List must show all N blocks uncommitted.
+reads VmRSS of every worker from /proc every 20 ms (and every 100 ms
+counts its sockets, to see how the connections split between the
+workers); VmHWM (the kernel's own peak) is read at the end.  Errors are
+non-201 answers, resets and timeouts.  Afterwards Get Block List must show
+all N blocks uncommitted.
 """
 
 import asyncio
@@ -42,6 +44,21 @@ def _proc_kib(pid, field):
     except OSError:
         pass
     return 0
+
+
+def _sockets(pid):
+    n = 0
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith(
+                        "socket:"):
+                    n += 1
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return n
 
 
 def _raise_nofile(n):
@@ -149,12 +166,18 @@ def run(srv, path, sas, n, size):
     pids = srv.worker_pids()
     rss = {pid: _proc_kib(pid, "VmRSS") for pid in pids}
     before = dict(rss)
+    socks = {pid: 0 for pid in pids}
     stop = threading.Event()
 
     def sample():
+        i = 0
         while not stop.is_set():
             for pid in pids:
                 rss[pid] = max(rss[pid], _proc_kib(pid, "VmRSS"))
+                # how the connections split between the workers
+                if i % 5 == 0:
+                    socks[pid] = max(socks[pid], _sockets(pid))
+            i += 1
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -173,7 +196,8 @@ def run(srv, path, sas, n, size):
     sampler.join()
 
     workers = {pid: {"rss": rss[pid], "before": before[pid],
-                     "hwm": _proc_kib(pid, "VmHWM")} for pid in pids}
+                     "hwm": _proc_kib(pid, "VmHWM"), "sockets": socks[pid]}
+               for pid in pids}
     return {"ok": stats["ok"], "errors": stats["errors"],
             "error_kinds": ", ".join("%s: %d" % kv
                                      for kv in stats["kinds"].items()),
