@@ -163,3 +163,43 @@ ngx_http_blob_signature_equal(ngx_str_t *a, ngx_str_t *b)
 
     return CRYPTO_memcmp(a->data, b->data, a->len) == 0;
 }
+
+
+/*
+ * Deny with an Azure error and, where Azure gives one, its
+ * AuthenticationErrorDetail; "extra" is the total length of the strings the
+ * format substitutes.  Returns NGX_ERROR, for "return ...(...)".
+ */
+
+ngx_int_t
+ngx_http_blob_auth_fail(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
+    ngx_http_blob_error_detail_t *detail, ngx_http_blob_error_e error,
+    size_t extra, const char *fmt, ...)
+{
+    u_char   *p, *last;
+    size_t    size;
+    va_list   args;
+
+    ctx->error = error;
+
+    if (detail == NULL || fmt == NULL) {
+        return NGX_ERROR;
+    }
+
+    size = ngx_strlen(fmt) + extra;
+
+    p = ngx_pnalloc(r->pool, size);
+    if (p == NULL) {
+        ngx_str_null(&detail->auth_detail);
+        return NGX_ERROR;
+    }
+
+    va_start(args, fmt);
+    last = ngx_vslprintf(p, p + size, fmt, args);
+    va_end(args);
+
+    detail->auth_detail.data = p;
+    detail->auth_detail.len = last - p;
+
+    return NGX_ERROR;
+}

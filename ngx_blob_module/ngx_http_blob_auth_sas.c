@@ -57,9 +57,6 @@ typedef struct {
 } ngx_http_blob_sas_t;
 
 
-static ngx_int_t ngx_http_blob_sas_fail(ngx_http_request_t *r,
-    ngx_http_blob_ctx_t *ctx, ngx_http_blob_error_detail_t *detail,
-    ngx_http_blob_error_e error, size_t extra, const char *fmt, ...);
 static ngx_int_t ngx_http_blob_sas_read(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx, ngx_http_blob_sas_t *sas,
     ngx_http_blob_error_detail_t *detail);
@@ -119,42 +116,6 @@ ngx_http_blob_auth_sas(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
 }
 
 
-/* "extra" is the total length of the strings the format substitutes */
-
-static ngx_int_t
-ngx_http_blob_sas_fail(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
-    ngx_http_blob_error_detail_t *detail, ngx_http_blob_error_e error,
-    size_t extra, const char *fmt, ...)
-{
-    u_char   *p, *last;
-    size_t    size;
-    va_list   args;
-
-    ctx->error = error;
-
-    if (detail == NULL || fmt == NULL) {
-        return NGX_ERROR;
-    }
-
-    size = ngx_strlen(fmt) + extra;
-
-    p = ngx_pnalloc(r->pool, size);
-    if (p == NULL) {
-        ngx_str_null(&detail->auth_detail);
-        return NGX_ERROR;
-    }
-
-    va_start(args, fmt);
-    last = ngx_vslprintf(p, p + size, fmt, args);
-    va_end(args);
-
-    detail->auth_detail.data = p;
-    detail->auth_detail.len = last - p;
-
-    return NGX_ERROR;
-}
-
-
 /* the token's fields, and everything about them that parses or not */
 
 static ngx_int_t
@@ -198,7 +159,7 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         rc = ngx_http_blob_arg_decoded(r, fields[i].name, field);
 
         if (rc == NGX_ERROR) {
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                        NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED,
                        ngx_strlen(fields[i].name),
                        "The value of %s is not correctly percent-encoded.",
@@ -212,7 +173,7 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
 
     for (i = 0; delegation[i]; i++) {
         if (ngx_http_blob_arg(r, delegation[i], &value) == NGX_OK) {
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                        NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                        "User delegation SAS is not supported: sign the "
                        "SAS with an account key.");
@@ -228,7 +189,7 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         || ngx_http_blob_unescape(r->pool, &raw, &value, 0) != NGX_OK
         || value.len == 0)
     {
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                    "sig is mandatory. Cannot be empty");
     }
@@ -244,7 +205,7 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     }
 
     if (sas->sv.len == 0) {
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                    "sv is mandatory. Cannot be empty");
     }
@@ -255,7 +216,7 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         value.data = sas->sv.data;
         value.len = ngx_min(sas->sv.len, 32);
 
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, value.len,
                    "Signed version '%V' is not supported: use 2015-04-05 "
                    "or later.", &value);
@@ -264,7 +225,7 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     if (sas->sr.len) {
 
         if (sas->si.len) {
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                        NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                        "Stored access policies (si) are not supported by "
                        "this service: sign sp, st and se into the SAS "
@@ -279,7 +240,7 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
             value.data = sas->sr.data;
             value.len = ngx_min(sas->sr.len, 8);
 
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                        NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, value.len,
                        "Signed resource '%V' is not supported.", &value);
         }
@@ -301,32 +262,32 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         sas->account = 1;
 
         if (sas->ss.len == 0) {
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                        NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                        "ss is mandatory. Cannot be empty");
         }
 
         if (sas->srt.len == 0) {
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                        NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                        "srt is mandatory. Cannot be empty");
         }
 
     } else {
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                    "The SAS is neither an account SAS (ss, srt) nor a "
                    "service SAS (sr).");
     }
 
     if (sas->sp.len == 0) {
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                    "sp is mandatory. Cannot be empty");
     }
 
     if (sas->se.len == 0) {
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                    "se is mandatory. Cannot be empty");
     }
@@ -334,7 +295,7 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     sas->expiry = ngx_http_blob_sas_parse_time(&sas->se);
 
     if (sas->expiry == (time_t) NGX_ERROR) {
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                    "se is not a valid ISO 8601 UTC time.");
     }
@@ -343,7 +304,7 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         sas->start = ngx_http_blob_sas_parse_time(&sas->st);
 
         if (sas->start == (time_t) NGX_ERROR) {
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                        NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                        "st is not a valid ISO 8601 UTC time.");
         }
@@ -361,7 +322,7 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
                          || ngx_strncmp(sas->spr.data, "http,https",
                                         sas->spr.len) == 0)))
         {
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                        NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                        "spr must be \"https\" or \"https,http\".");
         }
@@ -371,7 +332,7 @@ ngx_http_blob_sas_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         && ngx_http_blob_sas_parse_ip(&sas->sip, &sas->ip_from, &sas->ip_to)
            != NGX_OK)
     {
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                    "sip must be an IPv4 address or a range of two.");
     }
@@ -512,7 +473,7 @@ ngx_http_blob_sas_verify(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
                   "blob: %s SAS signature mismatch for account \"%V\"",
                   sas->account ? "account" : "service", &account->name);
 
-    return ngx_http_blob_sas_fail(r, ctx, detail,
+    return ngx_http_blob_auth_fail(r, ctx, detail,
                NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, sts.len,
                "Signature did not match. String to sign used was %V",
                &sts);
@@ -550,14 +511,14 @@ ngx_http_blob_sas_grants(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         c.len = ngx_http_time(current, now) - current;
 
         if (sas->st.len && sas->start >= sas->expiry) {
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                        NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED,
                        s.len + e.len,
                        "Signed expiry time [%V] must be after signed start "
                        "time [%V]", &e, &s);
         }
 
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED,
                    s.len + e.len + c.len,
                    "Signature not valid in the specified time frame: "
@@ -571,7 +532,7 @@ ngx_http_blob_sas_grants(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
 #endif
 
     if (sas->https_only && !https) {
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHORIZATION_PROTOCOL_MISMATCH, 0,
                    NULL);
     }
@@ -580,7 +541,7 @@ ngx_http_blob_sas_grants(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         if (ngx_http_blob_sas_client_ip(r, &addr) != NGX_OK
             || addr < sas->ip_from || addr > sas->ip_to)
         {
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                        NGX_HTTP_BLOB_ERR_AUTHORIZATION_SOURCE_IP_MISMATCH,
                        0, NULL);
         }
@@ -591,7 +552,7 @@ ngx_http_blob_sas_grants(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         if (ngx_strlchr(sas->ss.data, sas->ss.data + sas->ss.len, 'b')
             == NULL)
         {
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                        NGX_HTTP_BLOB_ERR_AUTHORIZATION_SERVICE_MISMATCH, 0,
                        NULL);
         }
@@ -621,7 +582,7 @@ ngx_http_blob_sas_grants(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         }
 
         if (!allowed) {
-            return ngx_http_blob_sas_fail(r, ctx, detail,
+            return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHORIZATION_RESOURCE_TYPE_MISMATCH, 0,
                    NULL);
         }
@@ -636,7 +597,7 @@ ngx_http_blob_sas_grants(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
      */
 
     if (ctx->op == NULL) {
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHORIZATION_PERMISSION_MISMATCH, 0,
                    NULL);
     }
@@ -652,7 +613,7 @@ ngx_http_blob_sas_grants(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
             && ctx->level != NGX_HTTP_BLOB_LEVEL_BLOB
             && !(ctx->op->perm & NGX_HTTP_BLOB_PERM_LIST)))
     {
-        return ngx_http_blob_sas_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHORIZATION_PERMISSION_MISMATCH, 0,
                    NULL);
     }

@@ -29,9 +29,6 @@ typedef struct {
 } ngx_http_blob_sk_pair_t;
 
 
-static ngx_int_t ngx_http_blob_sk_fail(ngx_http_request_t *r,
-    ngx_http_blob_ctx_t *ctx, ngx_http_blob_error_detail_t *detail,
-    ngx_http_blob_error_e error, size_t extra, const char *fmt, ...);
 static ngx_int_t ngx_http_blob_sk_check_date(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx, ngx_http_blob_error_detail_t *detail);
 static ngx_int_t ngx_http_blob_sk_prefix(ngx_http_request_t *r,
@@ -90,7 +87,7 @@ ngx_http_blob_auth_shared_key(ngx_http_request_t *r,
     colon = ngx_strlchr(p, last, ':');
 
     if (colon == NULL || colon == p || colon + 1 == last) {
-        return ngx_http_blob_sk_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                    "The Authorization header is not in the format "
                    "\"SharedKey account:signature\".");
@@ -107,7 +104,7 @@ ngx_http_blob_auth_shared_key(ngx_http_request_t *r,
     {
         claimed.len = ngx_min(claimed.len, 64);
 
-        return ngx_http_blob_sk_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, claimed.len,
                    "Cannot find the claimed account when trying to "
                    "GetProperties for the account %V.", &claimed);
@@ -118,7 +115,7 @@ ngx_http_blob_auth_shared_key(ngx_http_request_t *r,
                       "blob: account \"%V\" has no key in blob_keys_file",
                       &account->name);
 
-        return ngx_http_blob_sk_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                    "The account has no key to verify Shared Key "
                    "requests with.");
@@ -150,7 +147,7 @@ ngx_http_blob_auth_shared_key(ngx_http_request_t *r,
     rc = ngx_http_blob_sk_query(r, lite, &query);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_blob_sk_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                    "The request URI has a malformed query string.");
     }
@@ -252,7 +249,7 @@ ngx_http_blob_auth_shared_key(ngx_http_request_t *r,
                   "blob: %s signature mismatch for account \"%V\"",
                   lite ? "shared key lite" : "shared key", &account->name);
 
-    return ngx_http_blob_sk_fail(r, ctx, detail,
+    return ngx_http_blob_auth_fail(r, ctx, detail,
                NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, first.len,
                "The MAC signature found in the HTTP request is not the same "
                "as any computed signature. Server used following string to "
@@ -261,42 +258,6 @@ ngx_http_blob_auth_shared_key(ngx_http_request_t *r,
 failed:
 
     ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
-    return NGX_ERROR;
-}
-
-
-/* "extra" is the total length of the strings the format substitutes */
-
-static ngx_int_t
-ngx_http_blob_sk_fail(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
-    ngx_http_blob_error_detail_t *detail, ngx_http_blob_error_e error,
-    size_t extra, const char *fmt, ...)
-{
-    u_char   *p, *last;
-    size_t    size;
-    va_list   args;
-
-    ctx->error = error;
-
-    if (detail == NULL) {
-        return NGX_ERROR;
-    }
-
-    size = ngx_strlen(fmt) + extra;
-
-    p = ngx_pnalloc(r->pool, size);
-    if (p == NULL) {
-        ngx_str_null(&detail->auth_detail);
-        return NGX_ERROR;
-    }
-
-    va_start(args, fmt);
-    last = ngx_vslprintf(p, p + size, fmt, args);
-    va_end(args);
-
-    detail->auth_detail.data = p;
-    detail->auth_detail.len = last - p;
-
     return NGX_ERROR;
 }
 
@@ -313,7 +274,7 @@ ngx_http_blob_sk_check_date(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     if (ngx_http_blob_header_in_value(r, "x-ms-date", &value) != NGX_OK
         && ngx_http_blob_header_in_value(r, "date", &value) != NGX_OK)
     {
-        return ngx_http_blob_sk_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, 0,
                    "Request date header not specified.");
     }
@@ -324,7 +285,7 @@ ngx_http_blob_sk_check_date(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     value.len = ngx_min(value.len, 64);
 
     if (t == (time_t) NGX_ERROR || t <= 0) {
-        return ngx_http_blob_sk_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, value.len,
                    "Request date header not valid: '%V'.", &value);
     }
@@ -332,13 +293,13 @@ ngx_http_blob_sk_check_date(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     now = ngx_time();
 
     if (t < now - NGX_HTTP_BLOB_CLOCK_SKEW) {
-        return ngx_http_blob_sk_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, value.len,
                    "Request date header too old: '%V'.", &value);
     }
 
     if (t > now + NGX_HTTP_BLOB_CLOCK_SKEW) {
-        return ngx_http_blob_sk_fail(r, ctx, detail,
+        return ngx_http_blob_auth_fail(r, ctx, detail,
                    NGX_HTTP_BLOB_ERR_AUTHENTICATION_FAILED, value.len,
                    "Request date header too far in the future: '%V'.",
                    &value);

@@ -377,6 +377,9 @@ ngx_int_t ngx_http_blob_auth_sas(ngx_http_request_t *r,
 ngx_int_t ngx_http_blob_hmac_sha256(ngx_http_blob_account_t *account,
     ngx_uint_t key, ngx_str_t *string_to_sign, ngx_str_t *signature);
 ngx_int_t ngx_http_blob_signature_equal(ngx_str_t *a, ngx_str_t *b);
+ngx_int_t ngx_http_blob_auth_fail(ngx_http_request_t *r,
+    ngx_http_blob_ctx_t *ctx, ngx_http_blob_error_detail_t *detail,
+    ngx_http_blob_error_e error, size_t extra, const char *fmt, ...);
 
 
 /* ngx_http_blob_task.c */
