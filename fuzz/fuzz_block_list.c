@@ -105,10 +105,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ref = refs->elts;
 
         for (i = 0; i < refs->nelts; i++) {
-            ngx_http_blob_fuzz_assert(ref[i].id.len >= 1
-                                  && ref[i].id.len <= NGX_HTTP_BLOB_MAX_BLOCK_ID);
+            ngx_http_blob_fuzz_assert(ref[i].id.len >= 1);
+            ngx_http_blob_fuzz_assert(ref[i].id.len
+                                      <= NGX_HTTP_BLOB_MAX_BLOCK_ID);
             ngx_http_blob_fuzz_assert(ref[i].list
-                                  <= NGX_HTTP_BLOB_BLOCK_UNCOMMITTED);
+                                      <= NGX_HTTP_BLOB_BLOCK_UNCOMMITTED);
         }
     }
 

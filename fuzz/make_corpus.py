@@ -110,10 +110,12 @@ OPERATIONS = [
     ("DELETE", C, [("restype", "container")],
      {"x-ms-lease-id": "00000000-0000-0000-0000-000000000000"}),
     ("GET", C, [("restype", "container"), ("comp", "list"),
-                ("prefix", "dir/"), ("delimiter", "/"), ("marker", "dir/a"),
+                ("prefix", "dir/"), ("delimiter", "/"),
                 ("maxresults", "5000"),
-                ("include", "metadata,uncommittedblobs,snapshots,tags")],
+                ("include", "metadata,uncommittedblobs")],
      {}),
+    ("GET", C, [("restype", "container"), ("comp", "list"),
+                ("marker", "dir/a"), ("include", "snapshots,metadata")], {}),
     ("PUT", B, None,
      {"x-ms-blob-type": "BlockBlob", "Content-Length": "11",
       "Content-Type": "text/plain; charset=utf-8",
@@ -208,6 +210,20 @@ def dispatch_seeds():
     return seeds
 
 
+SDK_ORDER = ("-!#$%&*.^_|~+\"'(),/`~0123456789:;<=>?@"
+             "ABCDEFGHIJKLMNOPQRSTUVWXYZ[]abcdefghijklmnopqrstuvwxyz{}")
+
+
+def sdk_canonicalized_headers(headers):
+    merged = {}
+    for name, value in headers.items():
+        n = name.lower()
+        if n.startswith("x-ms-") and value is not None:
+            merged.setdefault(n, []).append(azsign._fold(value))
+    names = sorted(merged, key=lambda w: [SDK_ORDER.index(c) for c in w])
+    return "".join("%s:%s\n" % (n, ",".join(merged[n])) for n in names)
+
+
 def shared_key_seeds():
     seeds = {}
     for i, (m, p, qy, h) in enumerate(OPERATIONS):
@@ -223,11 +239,16 @@ def shared_key_seeds():
     seeds["fold"] = signed("PUT", B, None,
                            {"x-ms-blob-type": "BlockBlob",
                             "Content-Length": "3",
-                            "x-ms-meta-spaces": "a   b \t c",
-                            "x-ms-client-request-id": " lead"})
+                            "x-ms-meta-spaces": "a   b    c",
+                            "x-ms-client-request-id": "a \t b  "})
+    # the service's header order, which the SDKs emulate ('_' before the
+    # digits) and azsign.py does not (byte order)
+    plain = azsign.canonicalized_headers
+    azsign.canonicalized_headers = sdk_canonicalized_headers
     seeds["order"] = signed("PUT", B, [("comp", "metadata")],
-                            {"x-ms-meta-a_b": "1", "x-ms-meta-a-b": "2",
-                             "x-ms-meta-A0": "3", "x-ms-meta-aB": "4"})
+                            {"x-ms-meta-a_b": "1", "x-ms-meta-ab": "2",
+                             "x-ms-meta-A0": "3", "x-ms-meta-Cd": "4"})
+    azsign.canonicalized_headers = plain
     seeds["cl0-old"] = signed("PUT", C, [("restype", "container")],
                               {"Content-Length": "0",
                                "x-ms-version": "2014-02-14"})
@@ -428,6 +449,114 @@ def block_list_seeds():
     return out
 
 
+def xml_body_seeds():
+    decl = b'<?xml version="1.0" encoding="utf-8"?>'
+
+    def ident(i, start="2024-05-01T00:00:00.0000000Z",
+              expiry="2030-01-01T00:00:00.0000000Z", perm="rwdl"):
+        return ("<SignedIdentifier><Id>%s</Id><AccessPolicy><Start>%s"
+                "</Start><Expiry>%s</Expiry><Permission>%s</Permission>"
+                "</AccessPolicy></SignedIdentifier>"
+                % (i, start, expiry, perm)).encode()
+
+    def acl(*ids):
+        return decl + b"<SignedIdentifiers>" + b"".join(ids) + \
+            b"</SignedIdentifiers>"
+
+    laughs = (b'<!DOCTYPE SignedIdentifiers [<!ENTITY a "aaaaaaaaaa">' +
+              b"".join(b'<!ENTITY a%d "%s">' % (i, (b"&a%d;" % (i - 1)
+                                                    if i > 1 else b"&a;")
+                                               * 10) for i in range(1, 9)) +
+              b"]>")
+    acls = {
+        "acl-one": acl(ident("policy1")),
+        "acl-five": acl(*[ident("p%d" % i) for i in range(5)]),
+        "acl-six": acl(*[ident("p%d" % i) for i in range(6)]),
+        "acl-empty": decl + b"<SignedIdentifiers />",
+        "acl-noap": acl(b"<SignedIdentifier><Id>x</Id></SignedIdentifier>"),
+        "acl-partial": acl(b"<SignedIdentifier><Id>x</Id><AccessPolicy>"
+                           b"<Permission>r</Permission></AccessPolicy>"
+                           b"</SignedIdentifier>"),
+        "acl-longid": acl(ident("i" * 65)),
+        "acl-id64": acl(ident("i" * 64)),
+        "acl-escape": acl(ident("a&amp;b&lt;c&gt;&quot;&#233;",
+                                perm="r&#x77;")),
+        "acl-cdata": acl(b"<SignedIdentifier><Id><![CDATA[<x>]]></Id>"
+                         b"</SignedIdentifier>"),
+        "acl-unknown": acl(b"<SignedIdentifier><Id>x</Id><Bogus/>"
+                           b"</SignedIdentifier>"),
+        "acl-ns": (b'<SignedIdentifiers xmlns="urn:x" xmlns:p="urn:p">'
+                   b"<SignedIdentifier><p:Id>x</p:Id></SignedIdentifier>"
+                   b"</SignedIdentifiers>"),
+        "acl-laughs": b'<?xml version="1.0"?>' + laughs +
+                      b"<SignedIdentifiers><SignedIdentifier><Id>&a8;"
+                      b"</Id></SignedIdentifier></SignedIdentifiers>",
+        "acl-utf16-doctype": ('<?xml version="1.0" encoding="utf-16"?>'
+                              '<!DOCTYPE SignedIdentifiers [<!ENTITY x '
+                              'SYSTEM "file:///etc/passwd">]>'
+                              "<SignedIdentifiers><SignedIdentifier><Id>&x;"
+                              "</Id></SignedIdentifier></SignedIdentifiers>"
+                              ).encode("utf-16"),
+        "acl-nul-doctype": b"<!--\x00-->" + laughs +
+                           b"<SignedIdentifiers/>",
+        "acl-comment": acl(b"<!-- c --><SignedIdentifier><?pi?><Id>x<!--y-->"
+                           b"z</Id></SignedIdentifier>"),
+    }
+
+    full = (b"<StorageServiceProperties><Logging><Version>1.0</Version>"
+            b"<Delete>true</Delete><Read>false</Read><Write>true</Write>"
+            b"<RetentionPolicy><Enabled>true</Enabled><Days>7</Days>"
+            b"</RetentionPolicy></Logging><HourMetrics><Version>1.0</Version>"
+            b"<Enabled>true</Enabled><IncludeAPIs>false</IncludeAPIs>"
+            b"<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy>"
+            b"</HourMetrics><MinuteMetrics><Version>1.0</Version>"
+            b"<Enabled>false</Enabled><RetentionPolicy><Enabled>false"
+            b"</Enabled></RetentionPolicy></MinuteMetrics><Cors><CorsRule>"
+            b"<AllowedOrigins>http://a.example,https://b.example"
+            b"</AllowedOrigins><AllowedMethods>GET,PUT</AllowedMethods>"
+            b"<MaxAgeInSeconds>500</MaxAgeInSeconds><ExposedHeaders>"
+            b"x-ms-meta-*</ExposedHeaders><AllowedHeaders>x-ms-meta-abc"
+            b"</AllowedHeaders></CorsRule></Cors><DefaultServiceVersion>"
+            b"2021-12-02</DefaultServiceVersion><DeleteRetentionPolicy>"
+            b"<Enabled>true</Enabled><Days>5</Days></DeleteRetentionPolicy>"
+            b"<StaticWebsite><Enabled>true</Enabled><IndexDocument>"
+            b"index.html</IndexDocument><ErrorDocument404Path>404.html"
+            b"</ErrorDocument404Path></StaticWebsite>"
+            b"</StorageServiceProperties>")
+    services = {
+        "svc-full": decl + full,
+        "svc-cors": decl + b"<StorageServiceProperties><Cors/>"
+                           b"</StorageServiceProperties>",
+        "svc-version": b"<StorageServiceProperties><DefaultServiceVersion>"
+                       b"2020-10-02</DefaultServiceVersion>"
+                       b"</StorageServiceProperties>",
+        "svc-twice": b"<StorageServiceProperties><Cors/><Cors><CorsRule/>"
+                     b"</Cors></StorageServiceProperties>",
+        "svc-unknown": b"<StorageServiceProperties><Bogus/>"
+                       b"</StorageServiceProperties>",
+        "svc-escape": b"<StorageServiceProperties><StaticWebsite><Index"
+                      b"Document>a&amp;b&#10;&lt;</IndexDocument>"
+                      b"</StaticWebsite></StorageServiceProperties>",
+        "svc-ns": b'<StorageServiceProperties xmlns:p="urn:p"><p:Cors a="1"'
+                  b' p:b="2"/></StorageServiceProperties>',
+        "svc-laughs": laughs.replace(b"SignedIdentifiers",
+                                     b"StorageServiceProperties") +
+                      b"<StorageServiceProperties><Cors>&a8;</Cors>"
+                      b"</StorageServiceProperties>",
+        "svc-utf16": ('<?xml version="1.0" encoding="utf-16"?>'
+                      "<StorageServiceProperties><Cors/>"
+                      "</StorageServiceProperties>").encode("utf-16"),
+        "svc-root": b"<SignedIdentifiers/>",
+    }
+
+    out = {}
+    for name, body in acls.items():
+        out[name] = b"\x00" + body
+    for name, body in services.items():
+        out[name] = b"\x01" + body
+    return out
+
+
 def range_seeds():
     values = [
         "bytes=0-99", "bytes=100-", "bytes=-500", "bytes=0-0",
@@ -452,6 +581,7 @@ def main():
         "shared_key": shared_key_seeds(),
         "sas": sas_seeds(),
         "block_list": block_list_seeds(),
+        "xml_body": xml_body_seeds(),
         "range": range_seeds(),
     }
     for target, seeds in targets.items():
