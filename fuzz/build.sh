@@ -67,44 +67,7 @@ if [ -z "$src" ]; then
 fi
 
 if [ -z "$src" ]; then
-    # as scripts/build-asan.sh does: a private deb-src list with private
-    # state, so that the system's package lists are left alone
-
-    apt=$out/apt
-    rm -rf "$apt" "$out/src-fetch"
-    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" \
-             "$out/src-fetch"
-
-    cat > "$apt/deb-src.sources" <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-
-    aptopts=(-o Dir::Etc::sourcelist="$apt/deb-src.sources"
-             -o Dir::Etc::sourceparts=-
-             -o Dir::State::Lists="$apt/lists"
-             -o Dir::Cache="$apt/cache"
-             -o APT::Sandbox::User=root
-             -o Acquire::Retries=3)
-
-    echo "fuzz: fetching nginx=$version (source package)"
-    apt-get update -qq "${aptopts[@]}"
-
-    (cd "$out/src-fetch" \
-        && { apt-get source -qq "${aptopts[@]}" "nginx=$version" \
-             || apt-get source -qq "${aptopts[@]}" nginx; })
-
-    if [ ! -f "$out/src-fetch/nginx-1.22.1/src/core/ngx_palloc.c" ]; then
-        echo "fuzz: apt-get source gave no nginx-1.22.1" >&2
-        exit 1
-    fi
-
-    rm -rf "$out/nginx-1.22.1"
-    mv "$out/src-fetch/nginx-1.22.1" "$out/nginx-1.22.1"
-    rm -rf "$out/src-fetch" "$apt"
+    "$repo/scripts/fetch-nginx-source.sh" "$out" "$version"
     src=$out/nginx-1.22.1
 fi
 

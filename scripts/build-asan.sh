@@ -58,47 +58,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 
-# the source package, through a private deb-src list with private state:
-# an `apt-get update` on the system's lists directory would drop the
-# binary package lists every other apt user relies on
-
 if [ ! -f "$src/debian/changelog" ]; then
-    apt=$asan/apt
-    rm -rf "$apt" "$asan/src-fetch"
-    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" \
-             "$asan/src-fetch"
-
-    cat > "$apt/deb-src.sources" <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-
-    aptopts=(-o Dir::Etc::sourcelist="$apt/deb-src.sources"
-             -o Dir::Etc::sourceparts=-
-             -o Dir::State::Lists="$apt/lists"
-             -o Dir::Cache="$apt/cache"
-             -o APT::Sandbox::User=root
-             -o Acquire::Retries=3)
-
-    echo "build-asan: fetching nginx=$version (source package)"
-    apt-get update -qq "${aptopts[@]}"
-
-    # the pinned revision first; should the mirror drop it, any 1.22.1
-    (cd "$asan/src-fetch" \
-        && { apt-get source -qq "${aptopts[@]}" "nginx=$version" \
-             || apt-get source -qq "${aptopts[@]}" nginx; })
-
-    if [ ! -f "$asan/src-fetch/nginx-1.22.1/debian/changelog" ]; then
-        echo "build-asan: apt-get source gave no nginx-1.22.1" >&2
-        exit 1
-    fi
-
-    rm -rf "$src"
-    mv "$asan/src-fetch/nginx-1.22.1" "$src"
-    head -1 "$src/debian/changelog"
+    "$repo/scripts/fetch-nginx-source.sh" "$asan" "$version"
 fi
 
 

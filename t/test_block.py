@@ -32,31 +32,7 @@ def bid(n, width=8):
     return base64.b64encode(("%0*d" % (width, n)).encode()).decode()
 
 
-def md5_b64(data):
-    return base64.b64encode(hashlib.md5(data).digest()).decode()
-
-
-def _crc64_table():
-    poly = 0x9A6C9329AC4BC9B5
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ poly if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-CRC64_TABLE = _crc64_table()
-
-
-def crc64_b64(data):
-    """Azure's CRC-64, as x-ms-content-crc64 carries it (little-endian)."""
-    crc = 0xFFFFFFFFFFFFFFFF
-    for b in data:
-        crc = CRC64_TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    crc ^= 0xFFFFFFFFFFFFFFFF
-    return base64.b64encode(crc.to_bytes(8, "little")).decode()
+from lib.checksums import crc64_b64, md5_b64  # noqa: E402
 
 
 def block_list_xml(entries):
