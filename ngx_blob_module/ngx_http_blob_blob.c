@@ -50,8 +50,6 @@ typedef struct {
 } ngx_http_blob_set_t;
 
 
-static void ngx_http_blob_put_body_done(ngx_http_request_t *r,
-    ngx_http_blob_ctx_t *ctx);
 static void ngx_http_blob_put_commit_work(ngx_http_blob_ctx_t *ctx);
 static void ngx_http_blob_put_commit_done(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx);
@@ -165,16 +163,10 @@ ngx_http_blob_put_blob(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
     /* Put Blob always stores the MD5; CRC-64 only to check the client's */
     ctx->body_skip_crc64 = put->has_crc64 ? 0 : 1;
 
-    return ngx_http_blob_body_read(r, ctx, ngx_http_blob_put_body_done);
-}
+    /* the commit runs in the thread task that writes the last byte */
+    ctx->body_finish = ngx_http_blob_put_commit_work;
 
-
-static void
-ngx_http_blob_put_body_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
-{
-    ngx_http_blob_finalize(r, ngx_http_blob_task_run(r, ctx,
-                                              ngx_http_blob_put_commit_work,
-                                              ngx_http_blob_put_commit_done));
+    return ngx_http_blob_body_read(r, ctx, ngx_http_blob_put_commit_done);
 }
 
 

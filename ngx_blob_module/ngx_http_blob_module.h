@@ -312,6 +312,8 @@ struct ngx_http_blob_ctx_s {
     ngx_md5_t                    body_md5;      /* ngx_md5_final() it */
     uint64_t                     body_crc64;
     ngx_http_blob_done_pt        body_done_handler;
+    ngx_http_blob_work_pt        body_finish;   /* runs in the task that
+                                                   wrote the last byte */
 
     void                        *op_data;       /* the operation's own */
 };
