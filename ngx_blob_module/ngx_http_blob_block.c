@@ -1109,7 +1109,14 @@ ngx_http_blob_put_block_list_work(ngx_http_blob_ctx_t *ctx)
 
     /* the current blob: its committed blocks are read from this very fd */
 
-    blob = open((char *) ctx->blob_path.data, O_RDONLY|O_NONBLOCK);
+    blob = ngx_http_blob_store_open(ctx, O_RDONLY);
+
+    if (blob == NGX_INVALID_FILE) {
+        /* no blob yet is no error here; a missing container shows later */
+        ctx->error = NGX_HTTP_BLOB_OK;
+        ctx->failed = NULL;
+        ctx->err = 0;
+    }
 
     if (blob != NGX_INVALID_FILE
         && (fstat(blob, &op->fi) == -1 || !S_ISREG(op->fi.st_mode)))

@@ -1375,6 +1375,26 @@ ngx_http_blob_store_open(ngx_http_blob_ctx_t *ctx, int flags)
     ngx_err_t        err;
     struct open_how  how;
 
+    /* a FIFO an NFS client made in a container must not stall a thread */
+    flags |= O_NONBLOCK;
+
+    /*
+     * The common case in one call: a path without any symbolic link cannot
+     * leave its container (names have no "." or ".." segments).  Any
+     * failure, a link anywhere on the path included, takes the careful way
+     * below, which also tells a missing container from a missing blob.
+     */
+
+    ngx_memzero(&how, sizeof(struct open_how));
+    how.flags = flags | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+
+    fd = syscall(SYS_openat2, AT_FDCWD, ctx->blob_path.data, &how,
+                 sizeof(struct open_how));
+    if (fd != -1) {
+        return fd;
+    }
+
     dirfd = open((char *) ctx->container_path.data,
                  O_RDONLY|O_DIRECTORY|O_CLOEXEC);
 

@@ -562,3 +562,21 @@ def test_edge_valid_container_names(gateway, name):
 
     assert r.status in (201, 409), r
     assert put_raw(gateway, name, "x").status == 201
+
+
+@pytest.mark.time_limit(30)
+def test_fifo_in_container_is_not_a_blob(gateway, new_container):
+    # an NFS client's FIFO must neither be served nor stall a thread
+    fifo = gateway.root / new_container / "pipe"
+    os.mkfifo(fifo)
+    for method in ("GET", "HEAD"):
+        r = gateway.request(method, "/%s/pipe" % new_container)
+        assert r.status == 404, r
+        assert r.headers["x-ms-error-code"] == "BlobNotFound"
+    r = gateway.request("GET", "/%s/pipe" % new_container,
+                        query={"comp": "metadata"})
+    assert r.status == 404, r
+    # and the gateway still serves
+    r = gateway.request("GET", "/" + new_container,
+                        query={"restype": "container"})
+    assert r.status == 200, r
