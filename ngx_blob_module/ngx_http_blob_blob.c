@@ -279,9 +279,7 @@ ngx_http_blob_put_commit_work(ngx_http_blob_ctx_t *ctx)
     ctx->error = NGX_HTTP_BLOB_OK;
 
     /* Azure discards the uncommitted blocks of a blob that Put Blob wrote */
-    ngx_http_blob_block_discard(ctx);
-
-    ngx_http_blob_store_prune_props(ctx, &ctx->state_path, props->etag);
+    ngx_http_blob_store_prune(ctx, &ctx->state_path, props->etag, 1);
 
     return;
 
@@ -1038,7 +1036,7 @@ ngx_http_blob_set_work(ngx_http_blob_ctx_t *ctx)
         goto done;
     }
 
-    ngx_http_blob_store_prune_props(ctx, &ctx->state_path, old->etag);
+    ngx_http_blob_store_prune(ctx, &ctx->state_path, old->etag, 0);
 
 done:
 
@@ -1125,8 +1123,7 @@ ngx_http_blob_delete_work(ngx_http_blob_ctx_t *ctx)
      * before its rename: that version would appear without them.
      */
 
-    ngx_http_blob_block_discard(ctx);
-    ngx_http_blob_store_prune_props(ctx, &ctx->state_path, 0);
+    ngx_http_blob_store_prune(ctx, &ctx->state_path, 0, 1);
 }
 
 

@@ -1211,8 +1211,7 @@ ngx_http_blob_put_block_list_work(ngx_http_blob_ctx_t *ctx)
 
     /* uncommitted blocks go with the commit, as do older versions */
 
-    ngx_http_blob_block_discard(ctx);
-    ngx_http_blob_store_prune_props(ctx, &ctx->state_path, op->props.etag);
+    ngx_http_blob_store_prune(ctx, &ctx->state_path, op->props.etag, 1);
 
     return;
 
@@ -1867,48 +1866,6 @@ ngx_http_blob_block_keep_list(ngx_http_blob_ctx_t *ctx, uint64_t old_etag,
     }
 
     return ngx_http_blob_store_write_file(ctx, to, data.data, data.len);
-}
-
-
-/*
- * A commit discards all uncommitted blocks of the blob, as does Put Blob.
- * Thread: syscalls only.
- */
-
-void
-ngx_http_blob_block_discard(ngx_http_blob_ctx_t *ctx)
-{
-    u_char         *path, *p;
-    DIR            *dir;
-    size_t          len;
-    struct dirent  *de;
-
-    path = ngx_pnalloc(ctx->task_pool, ctx->state_path.len + 1 + NAME_MAX
-                                       + 1);
-    if (path == NULL) {
-        return;
-    }
-
-    dir = opendir((char *) ctx->state_path.data);
-    if (dir == NULL) {
-        return;
-    }
-
-    p = ngx_cpymem(path, ctx->state_path.data, ctx->state_path.len);
-    *p++ = '/';
-
-    while ((de = readdir(dir)) != NULL) {
-        len = ngx_strlen(de->d_name);
-
-        if (len > 2 && (de->d_name[0] == 'b' || de->d_name[0] == 'i')
-            && de->d_name[1] == '-')
-        {
-            ngx_cpystrn(p, (u_char *) de->d_name, len + 1);
-            (void) unlink((char *) path);
-        }
-    }
-
-    closedir(dir);
 }
 
 

@@ -419,8 +419,8 @@ ngx_int_t ngx_http_blob_store_save_props(ngx_pool_t *pool,
     ngx_http_blob_props_t *props);
 ngx_int_t ngx_http_blob_store_write_name(ngx_http_blob_ctx_t *ctx,
     ngx_str_t *state_path);
-void ngx_http_blob_store_prune_props(ngx_http_blob_ctx_t *ctx,
-    ngx_str_t *state_path, uint64_t keep_etag);
+void ngx_http_blob_store_prune(ngx_http_blob_ctx_t *ctx,
+    ngx_str_t *state_path, uint64_t keep_etag, ngx_uint_t blocks);
 ngx_int_t ngx_http_blob_store_mkdir_parents(ngx_http_blob_ctx_t *ctx,
     u_char *path, size_t base_len);
 void ngx_http_blob_store_rmdir_parents(u_char *path, size_t base_len);
@@ -594,8 +594,6 @@ ngx_int_t ngx_http_blob_block_id_decode(ngx_pool_t *pool, ngx_str_t *b64,
     ngx_str_t *id);
 ngx_http_blob_error_e ngx_http_blob_xml_read_block_list(ngx_pool_t *pool,
     ngx_fd_t fd, ngx_array_t *refs, ngx_uint_t max, ngx_err_t *err);
-/* thread: removes the blob's uncommitted blocks (Put Blob does too) */
-void ngx_http_blob_block_discard(ngx_http_blob_ctx_t *ctx);
 /* thread: a new version of the same bytes keeps its committed list */
 ngx_int_t ngx_http_blob_block_keep_list(ngx_http_blob_ctx_t *ctx,
     uint64_t old_etag, uint64_t new_etag);

@@ -608,15 +608,16 @@ ngx_http_blob_store_write_name(ngx_http_blob_ctx_t *ctx, ngx_str_t *state_path)
 
 
 /*
- * Drop the properties and block lists of versions other than keep_etag.
- * Files younger than a minute stay: they may belong to a concurrent commit
- * of the same blob that has not renamed its data yet; the collector takes
- * them if that commit lost.
+ * Drop the properties and block lists of versions other than keep_etag,
+ * and with "blocks" the uncommitted blocks too (a commit discards them), in
+ * one pass over the directory.  Version files younger than a minute stay:
+ * they may belong to a concurrent commit of the same blob that has not
+ * renamed its data yet; the collector takes them if that commit lost.
  */
 
 void
-ngx_http_blob_store_prune_props(ngx_http_blob_ctx_t *ctx,
-    ngx_str_t *state_path, uint64_t keep_etag)
+ngx_http_blob_store_prune(ngx_http_blob_ctx_t *ctx, ngx_str_t *state_path,
+    uint64_t keep_etag, ngx_uint_t blocks)
 {
     u_char          keep[sizeof("m-") + 16], *path, *p;
     DIR            *dir;
@@ -643,6 +644,14 @@ ngx_http_blob_store_prune_props(ngx_http_blob_ctx_t *ctx,
     while ((de = readdir(dir)) != NULL) {
 
         len = ngx_strlen(de->d_name);
+
+        if (blocks && len > 2 && de->d_name[1] == '-'
+            && (de->d_name[0] == 'b' || de->d_name[0] == 'i'))
+        {
+            ngx_cpystrn(p, (u_char *) de->d_name, len + 1);
+            (void) unlink((char *) path);
+            continue;
+        }
 
         if (len != sizeof("m-") - 1 + 16
             || (de->d_name[0] != 'm' && de->d_name[0] != 'l')
