@@ -750,3 +750,25 @@ ngx_http_blob_fuzz_fail(const char *file, int line, const char *expr)
     fprintf(stderr, "\nfuzz: %s:%d: check failed: %s\n", file, line, expr);
     abort();
 }
+
+
+/*
+ * The request through the module's content handler, at the input's own
+ * clock; what it hands back must be something nginx accepts.
+ */
+
+ngx_int_t
+ngx_http_blob_fuzz_handle(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    ngx_http_blob_fuzz_clock(r);
+
+    rc = ngx_http_blob_handler(r);
+
+    ngx_http_blob_fuzz_assert(rc == NGX_OK || rc == NGX_DONE
+                              || rc == NGX_ERROR || rc == NGX_DECLINED
+                              || (rc >= NGX_HTTP_OK && rc < 600));
+
+    return rc;
+}

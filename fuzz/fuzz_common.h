@@ -47,6 +47,7 @@ ngx_http_request_t *ngx_http_blob_fuzz_request(ngx_pool_t *pool,
     const uint8_t *data, size_t size);
 void ngx_http_blob_fuzz_set_time(time_t sec);
 void ngx_http_blob_fuzz_clock(ngx_http_request_t *r);
+ngx_int_t ngx_http_blob_fuzz_handle(ngx_http_request_t *r);
 void ngx_http_blob_fuzz_done(ngx_pool_t *pool);
 void ngx_http_blob_fuzz_check_headers_out(ngx_http_request_t *r);
 void ngx_http_blob_fuzz_check_name(ngx_str_t *name, ngx_uint_t container);
