@@ -474,9 +474,10 @@ ngx_http_blob_get_blob_metadata(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_blob_read_start(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 {
-    ngx_int_t             rc;
-    ngx_str_t             v, md5;
-    ngx_http_blob_get_t  *get;
+    ngx_int_t                   rc;
+    ngx_str_t                   v, md5;
+    ngx_http_blob_get_t        *get;
+    ngx_http_blob_main_conf_t  *bmcf;
 
     get = ngx_pcalloc(r->pool, sizeof(ngx_http_blob_get_t));
     if (get == NULL) {
@@ -541,8 +542,17 @@ ngx_http_blob_read_start(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
         }
     }
 
-    return ngx_http_blob_task_run(r, ctx, ngx_http_blob_read_work,
-                                  ngx_http_blob_read_done);
+    bmcf = ngx_http_get_module_main_conf(r, ngx_http_blob_module);
+
+    if (ngx_http_blob_props_cache_get(bmcf->props_cache, r->pool,
+                                      &ctx->blob_path, &ctx->props_cached)
+        == NGX_ERROR)
+    {
+        return ngx_http_blob_error(r, NGX_HTTP_BLOB_ERR_INTERNAL_ERROR, NULL);
+    }
+
+    return ngx_http_blob_task_run_short(r, ctx, ngx_http_blob_read_work,
+                                        ngx_http_blob_read_done);
 }
 
 
@@ -678,11 +688,12 @@ ngx_http_blob_read_work(ngx_http_blob_ctx_t *ctx)
 static void
 ngx_http_blob_read_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 {
-    ngx_str_t                 v, etag;
-    ngx_uint_t                if_range_ok;
-    time_t                    t;
-    ngx_http_blob_get_t      *get;
-    ngx_http_blob_error_e     error;
+    ngx_str_t                   v, etag;
+    ngx_uint_t                  if_range_ok;
+    time_t                      t;
+    ngx_http_blob_get_t        *get;
+    ngx_http_blob_error_e       error;
+    ngx_http_blob_main_conf_t  *bmcf;
 
     get = ctx->op_data;
 
@@ -691,6 +702,12 @@ ngx_http_blob_read_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
     if (ctx->error != NGX_HTTP_BLOB_OK) {
         ngx_http_blob_finalize(r, ngx_http_blob_error(r, ctx->error, NULL));
         return;
+    }
+
+    if (ctx->props_read && get->props.from_api) {
+        bmcf = ngx_http_get_module_main_conf(r, ngx_http_blob_module);
+        ngx_http_blob_props_cache_put(bmcf->props_cache, &ctx->blob_path,
+                                      &get->props);
     }
 
     error = ngx_http_blob_conditions(r, ctx, 1, get->props.etag,

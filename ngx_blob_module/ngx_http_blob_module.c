@@ -28,6 +28,11 @@ static ngx_int_t ngx_http_blob_init_process(ngx_cycle_t *cycle);
 static void ngx_http_blob_exit_process(ngx_cycle_t *cycle);
 
 
+static ngx_conf_num_bounds_t  ngx_http_blob_task_batch_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_HTTP_BLOB_TASK_BATCH_MAX
+};
+
+
 static ngx_command_t  ngx_http_blob_commands[] = {
 
     { ngx_string("blob"),
@@ -114,6 +119,20 @@ static ngx_command_t  ngx_http_blob_commands[] = {
       offsetof(ngx_http_blob_loc_conf_t, anonymous),
       NULL },
 
+    { ngx_string("blob_task_batch"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_blob_main_conf_t, task_batch),
+      &ngx_http_blob_task_batch_bounds },
+
+    { ngx_string("blob_properties_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_blob_main_conf_t, props_cache_max),
+      NULL },
+
     { ngx_string("blob_gc_interval"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -189,6 +208,8 @@ ngx_http_blob_create_main_conf(ngx_conf_t *cf)
     bmcf->gc_interval = NGX_CONF_UNSET_MSEC;
     bmcf->gc_block_ttl = NGX_CONF_UNSET;
     bmcf->gc_temp_ttl = NGX_CONF_UNSET;
+    bmcf->task_batch = NGX_CONF_UNSET_UINT;
+    bmcf->props_cache_max = NGX_CONF_UNSET_UINT;
 
     return bmcf;
 }
@@ -204,6 +225,8 @@ ngx_http_blob_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(bmcf->gc_interval, 10 * 60 * 1000);
     ngx_conf_init_value(bmcf->gc_block_ttl, 7 * 24 * 60 * 60);
     ngx_conf_init_value(bmcf->gc_temp_ttl, 60 * 60);
+    ngx_conf_init_uint_value(bmcf->task_batch, NGX_HTTP_BLOB_TASK_BATCH);
+    ngx_conf_init_uint_value(bmcf->props_cache_max, 10000);
 
     /*
      * the collector runs without a request, so it cannot follow a
@@ -661,6 +684,12 @@ ngx_http_blob_init_module(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_http_blob_init_process(ngx_cycle_t *cycle)
 {
+    if (ngx_http_blob_task_init_process(cycle) != NGX_OK
+        || ngx_http_blob_props_cache_init_process(cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_blob_gc_init_process(cycle);
 }
 

@@ -44,6 +44,8 @@
 
 typedef struct ngx_http_blob_ctx_s  ngx_http_blob_ctx_t;
 typedef struct ngx_http_blob_gc_s   ngx_http_blob_gc_t;
+typedef struct ngx_http_blob_task_s  ngx_http_blob_task_t;
+typedef struct ngx_http_blob_props_cache_s  ngx_http_blob_props_cache_t;
 
 
 /* ngx_http_blob_error.c: the one table of Azure errors */
@@ -157,6 +159,16 @@ typedef struct {
     ngx_thread_pool_t           *gc_thread_pool;
     ngx_uint_t                   inflight;      /* this worker's requests */
     ngx_http_blob_gc_t          *gc;            /* this worker's collector */
+
+    /* short tasks gathered during one event loop iteration */
+    ngx_uint_t                   task_batch;    /* blob_task_batch */
+    ngx_int_t                    task_usec;     /* mean short task, µs*8 */
+    ngx_uint_t                   task_batches;  /* in the pool */
+    ngx_queue_t                  task_pending;
+    ngx_event_t                  task_flush;    /* posted, or a timer */
+
+    ngx_uint_t                   props_cache_max;   /* blob_properties_cache */
+    ngx_http_blob_props_cache_t *props_cache;   /* this worker's */
 } ngx_http_blob_main_conf_t;
 
 
@@ -249,6 +261,14 @@ typedef struct {
 
 /* ngx_http_blob_task.c: run filesystem work in the thread pool */
 
+/*
+ * Short tasks (opening a blob for a read) that arrive in one iteration of
+ * the event loop go to the pool together, up to blob_task_batch per thread
+ * task: one wake-up of a pool thread instead of one each.
+ */
+#define NGX_HTTP_BLOB_TASK_BATCH      16
+#define NGX_HTTP_BLOB_TASK_BATCH_MAX  64
+
 typedef void (*ngx_http_blob_work_pt)(ngx_http_blob_ctx_t *ctx);
 typedef void (*ngx_http_blob_done_pt)(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx);
@@ -296,6 +316,8 @@ struct ngx_http_blob_ctx_s {
     ngx_fd_t                     fd;
     ngx_file_info_t              fi;
     ngx_http_blob_props_t        props;
+    ngx_http_blob_props_t       *props_cached;  /* from the props cache */
+    unsigned                     props_read:1;  /* a sidecar was read */
     unsigned                     exists:1;
     unsigned                     busy:1;        /* a task is in flight */
     unsigned                     body_done:1;
@@ -388,6 +410,18 @@ ngx_int_t ngx_http_blob_auth_fail(ngx_http_request_t *r,
 ngx_int_t ngx_http_blob_task_run(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx, ngx_http_blob_work_pt work,
     ngx_http_blob_done_pt done);
+ngx_int_t ngx_http_blob_task_run_short(ngx_http_request_t *r,
+    ngx_http_blob_ctx_t *ctx, ngx_http_blob_work_pt work,
+    ngx_http_blob_done_pt done);
+ngx_int_t ngx_http_blob_task_init_process(ngx_cycle_t *cycle);
+
+
+/* ngx_http_blob_props_cache.c */
+ngx_int_t ngx_http_blob_props_cache_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_blob_props_cache_get(ngx_http_blob_props_cache_t *cache,
+    ngx_pool_t *pool, ngx_str_t *path, ngx_http_blob_props_t **props);
+void ngx_http_blob_props_cache_put(ngx_http_blob_props_cache_t *cache,
+    ngx_str_t *path, ngx_http_blob_props_t *props);
 ngx_int_t ngx_http_blob_task_pool(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx);
 void ngx_http_blob_finalize(ngx_http_request_t *r, ngx_int_t rc);

@@ -346,6 +346,21 @@ ngx_http_blob_store_load_props(ngx_pool_t *pool, ngx_http_blob_ctx_t *ctx,
 
     ngx_memzero(props, sizeof(ngx_http_blob_props_t));
 
+    if (ctx->props_cached
+        && ctx->props_cached->etag == ngx_http_blob_store_etag(fi))
+    {
+        /* the version the cache has seen: what its sidecar says */
+        *props = *ctx->props_cached;
+
+        props->size = fi->st_size;
+        props->mtime = fi->st_mtim.tv_sec;
+        props->mtime_ns = (uint64_t) fi->st_mtim.tv_sec * 1000000000
+                          + fi->st_mtim.tv_nsec;
+        props->ino = fi->st_ino;
+
+        return NGX_OK;
+    }
+
     if (ngx_array_init(&props->metadata, pool, 4, sizeof(ngx_keyval_t))
         != NGX_OK)
     {
@@ -370,6 +385,8 @@ ngx_http_blob_store_load_props(ngx_pool_t *pool, ngx_http_blob_ctx_t *ctx,
         ctx->failed = NULL;
         return NGX_OK;
     }
+
+    ctx->props_read = 1;
 
     root = json_loadb((char *) data.data, data.len, 0, &error);
     if (root == NULL || !json_is_object(root)) {

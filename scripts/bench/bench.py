@@ -27,6 +27,9 @@ Environment:
   BENCH_WORKERS    worker_processes of both servers (default 2)
   BENCH_QUICK=1    small sizes, short runs: to test this script, not nginx
   BENCH_OUT        the report (default docs/BENCHMARKS.md; "-": stdout only)
+  BENCH_ONLY       comma-separated subset to run while working on one figure:
+                   getbig, small (GET and HEAD), head, put4k, putbig, list,
+                   azcopy, putblock; the report then goes to stdout only
 """
 
 import datetime
@@ -77,6 +80,11 @@ DURATION = int(os.environ.get("BENCH_DURATION", "2" if QUICK else "6"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2" if QUICK else "3"))
 WARMUP = 1 if QUICK else 2
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+
+
+def selected(part):
+    return not ONLY or part in ONLY
 
 BIG_GET = 64 * MiB if QUICK else GiB
 BIG_PUT = 32 * MiB if QUICK else 256 * MiB
@@ -634,6 +642,9 @@ def bench_small(servers, run, sas, table, small_names):
 
     for method, label in (("GET", "Get Blob"),
                           ("HEAD", "Get Blob Properties")):
+        if ONLY and "small" not in ONLY and (method != "HEAD"
+                                             or "head" not in ONLY):
+            continue
         log("%s of %s blobs (%s, %d connections, %d x %d s)"
             % (method, fmt_size(SMALL),
                "hload" if method == "HEAD" else "wrk", WRK_CONNS, ROUNDS,
@@ -962,7 +973,7 @@ def write_report(table, started, elapsed, load0, load1):
     print(text)
 
     out = os.environ.get("BENCH_OUT", str(REPO / "docs" / "BENCHMARKS.md"))
-    if out == "-":
+    if out == "-" or ONLY:
         return
     out = pathlib.Path(out)
     head = ""
@@ -1039,21 +1050,30 @@ def main():
                                                          LIST_N // SMALL_SET)]
         os.sync()
 
-        bench_get_big(servers, run, sas, table)
-        bench_small(servers, run, sas, table, small_names)
-        put_small = bench_put_small(servers, run, sas, table)
-        put_big = bench_put_big(servers, run, sas, table)
-        bench_list(servers, table)
+        if selected("getbig"):
+            bench_get_big(servers, run, sas, table)
+        if selected("small") or selected("head"):
+            bench_small(servers, run, sas, table, small_names)
+        put_small = put_big = None
+        if selected("put4k"):
+            put_small = bench_put_small(servers, run, sas, table)
+        if selected("putbig"):
+            put_big = bench_put_big(servers, run, sas, table)
+        if selected("list"):
+            bench_list(servers, table)
 
         # only to show how much of the PUT gap is the fsync
         note = "blob_fsync off: analysis only"
-        add_series(table, "Put Blob %s" % fmt_size(SMALL), "req/s",
-                   put_small, name="gateway-nofsync", note=note)
-        add_series(table, "Put Blob %s" % fmt_size(BIG_PUT), "MB/s",
-                   put_big, name="gateway-nofsync", note=note)
+        if put_small:
+            add_series(table, "Put Blob %s" % fmt_size(SMALL), "req/s",
+                       put_small, name="gateway-nofsync", note=note)
+        if put_big:
+            add_series(table, "Put Blob %s" % fmt_size(BIG_PUT), "MB/s",
+                       put_big, name="gateway-nofsync", note=note)
         servers.pop("gateway-nofsync").stop()
 
-        bench_azcopy(servers, run, sas, table)
+        if selected("azcopy"):
+            bench_azcopy(servers, run, sas, table)
 
         for name in ("gateway", "baseline", "gateway-nofsync"):
             bad = servers[name].bad_lines() if name in servers else []
@@ -1067,7 +1087,8 @@ def main():
                 servers[name].stop()
 
     # alone on the machine: nothing else competes for memory or CPU
-    bench_put_block(run, data, module, sas_for, table)
+    if selected("putblock"):
+        bench_put_block(run, data, module, sas_for, table)
 
     elapsed = time.monotonic() - t_start
     write_report(table, started, elapsed, load, os.getloadavg())
