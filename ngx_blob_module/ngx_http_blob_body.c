@@ -8,7 +8,8 @@
  * staging file under <root>/.blob/tmp (the same filesystem as the blobs, so
  * a commit is a rename) and feeds MD5 and CRC-64 on the way; reading
  * resumes when the buffer is free again.  Memory per request is one
- * buffer, whatever the size of the blob.
+ * buffer, whatever the size of the blob; two for a large body that is
+ * hashed with MD5 (below).
  */
 
 
@@ -24,10 +25,22 @@
  */
 #define NGX_HTTP_BLOB_BODY_CHUNKED_MAX  (64 * 1024)
 
+/*
+ * Each buffer of a hashed body is a thread task: larger ones make fewer
+ * round trips between the event loop and the pool, whose latency would
+ * otherwise leave the hashing thread idle between buffers.
+ */
+#define NGX_HTTP_BLOB_BODY_HASHED_BUFFER  (256 * 1024)
+
+/* how much written data may wait before its writeback is started */
+#define NGX_HTTP_BLOB_BODY_WRITEBACK      (8 * 1024 * 1024)
+
 
 static void ngx_http_blob_body_post_handler(ngx_http_request_t *r);
 static void ngx_http_blob_body_read_handler(ngx_http_request_t *r);
 static void ngx_http_blob_body_process(ngx_http_request_t *r,
+    ngx_http_blob_ctx_t *ctx);
+static ngx_uint_t ngx_http_blob_body_swap(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx);
 static void ngx_http_blob_body_write_work(ngx_http_blob_ctx_t *ctx);
 static void ngx_http_blob_body_write_done(ngx_http_request_t *r,
@@ -61,12 +74,14 @@ ngx_http_blob_body_read(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
 
     ctx->body_done_handler = done;
     ctx->body_received = 0;
+    ctx->body_flushed = 0;
     ctx->body_crc64 = 0;
     ctx->body_done = 0;
     ctx->committed = 0;
     ngx_md5_init(&ctx->body_md5);
 
     ctx->body_chain = NULL;
+    ctx->body_spare = NULL;
 
     r->request_body_no_buffering = 1;
 
@@ -119,68 +134,164 @@ ngx_http_blob_body_process(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
     ngx_chain_t               *out;
     ngx_http_request_body_t   *rb;
 
-    if (ctx->body_done) {
-        return;
-    }
-
     rb = r->request_body;
 
-    /*
-     * Reading goes on while a write is in flight, into the rest of the
-     * buffer, so the network and the disk overlap; nginx stops reading by
-     * itself when the buffer is full of data not yet written.
-     */
+    for ( ;; ) {
 
-    if (r->reading_body) {
-        rc = ngx_http_read_unbuffered_request_body(r);
+        if (ctx->body_done) {
+            return;
+        }
 
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            ctx->body_done = 1;
+        /*
+         * Reading goes on while a write is in flight, into the rest of the
+         * buffer, so the network and the disk overlap; nginx stops reading
+         * by itself when the buffer is full of data not yet written.
+         */
 
-            if (ctx->busy
-                || r->connection->read->timedout || r->connection->error)
-            {
-                ngx_http_finalize_request(r, rc);
+        if (r->reading_body) {
+            rc = ngx_http_read_unbuffered_request_body(r);
+
+            if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+                ctx->body_done = 1;
+
+                if (ctx->busy
+                    || r->connection->read->timedout || r->connection->error)
+                {
+                    ngx_http_finalize_request(r, rc);
+                    return;
+                }
+
+                ngx_http_blob_body_fail(r, ctx,
+                                        NGX_HTTP_BLOB_ERR_INVALID_INPUT);
                 return;
             }
+        }
 
-            ngx_http_blob_body_fail(r, ctx, NGX_HTTP_BLOB_ERR_INVALID_INPUT);
+        if (ctx->busy) {
+            /* what was read is written when the current write completes */
+
+            if (ngx_http_blob_body_swap(r, ctx)) {
+                continue;
+            }
+
+            return;
+        }
+
+        out = rb->bufs;
+        rb->bufs = NULL;
+
+        if (out == NULL && r->reading_body) {
+            /* wait for the client */
+            return;
+        }
+
+        ctx->body_chain = out;
+        ctx->body_last = r->reading_body ? 0 : 1;
+
+        rc = ngx_http_blob_task_run(r, ctx, ngx_http_blob_body_write_work,
+                                    ngx_http_blob_body_write_done);
+
+        if (rc != NGX_DONE) {
+            ctx->body_done = 1;
+            ngx_http_finalize_request(r, rc);
+            return;
+        }
+
+        /*
+         * nobody up the stack takes NGX_DONE from a read event handler, so
+         * the reference the task took is given back here; the request's
+         * own one keeps it alive until the body's "done" handler
+         * finalizes it
+         */
+
+        r->main->count--;
+
+        if (!ngx_http_blob_body_swap(r, ctx)) {
             return;
         }
     }
+}
 
-    if (ctx->busy) {
-        /* what was read is written when the current write completes */
-        return;
+
+/*
+ * With MD5 a write task takes several times longer than reading the same
+ * bytes from the network, and a full buffer stops reading until it is
+ * done.  A large hashed body (Put Blob; Put Block with Content-MD5) gets a
+ * second buffer: when the one nginx reads into is full and a write is in
+ * flight, nginx goes on reading into the other, as soon as nothing of it
+ * is left to write.  Returns 1 when reading can go on.
+ */
+
+static ngx_uint_t
+ngx_http_blob_body_swap(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
+{
+    u_char                   *start;
+    size_t                    size;
+    ngx_chain_t              *cl;
+    ngx_http_request_body_t  *rb;
+
+    rb = r->request_body;
+
+    if (!r->reading_body || ctx->body_skip_md5 || rb == NULL || rb->buf == NULL
+#if (NGX_HTTP_V2)
+        || r->stream
+#endif
+        || rb->buf->last != rb->buf->end)
+    {
+        return 0;
     }
 
-    out = rb->bufs;
-    rb->bufs = NULL;
+    size = NGX_HTTP_BLOB_BODY_HASHED_BUFFER;
 
-    if (out == NULL && r->reading_body) {
-        /* wait for the client */
-        return;
+    if (r->headers_in.content_length_n <= (off_t) (rb->buf->end
+                                                    - rb->buf->start))
+    {
+        return 0;
     }
 
-    ctx->body_chain = out;
-    ctx->body_last = r->reading_body ? 0 : 1;
+    if (ctx->body_spare == NULL) {
 
-    rc = ngx_http_blob_task_run(r, ctx, ngx_http_blob_body_write_work,
-                                ngx_http_blob_body_write_done);
+        /*
+         * nginx's buffer stays as it is, with what is left of it to
+         * write; from now on the body alternates between two of these
+         */
 
-    if (rc != NGX_DONE) {
-        ctx->body_done = 1;
-        ngx_http_finalize_request(r, rc);
-        return;
+        start = ngx_palloc(r->pool, 2 * size);
+        if (start == NULL) {
+            return 0;
+        }
+
+        rb->buf->start = start;
+        rb->buf->pos = start;
+        rb->buf->last = start;
+        rb->buf->end = start + size;
+
+        ctx->body_spare = start + size;
+
+        return 1;
     }
 
-    /*
-     * nobody up the stack takes NGX_DONE from a read event handler, so the
-     * reference the task took is given back here; the request's own one
-     * keeps it alive until the body's "done" handler finalizes it
-     */
+    /* every buffer not yet written, posted or not, is in rb->busy */
 
-    r->main->count--;
+    for (cl = rb->busy; cl; cl = cl->next) {
+        if (cl->buf->pos < cl->buf->last
+            && cl->buf->pos >= ctx->body_spare
+            && cl->buf->pos < ctx->body_spare + size)
+        {
+            return 0;
+        }
+    }
+
+    start = rb->buf->start;
+
+    rb->buf->start = ctx->body_spare;
+    rb->buf->pos = ctx->body_spare;
+    rb->buf->last = ctx->body_spare;
+    rb->buf->end = ctx->body_spare + size;
+
+    ctx->body_spare = start;
+
+    return 1;
 }
 
 
@@ -289,6 +400,27 @@ ngx_http_blob_body_write_work(ngx_http_blob_ctx_t *ctx)
             ctx->body_received += n;
         }
     }
+
+#if (NGX_LINUX)
+
+    /*
+     * The fsync() at the end would write the whole body out at once and
+     * wait for it.  Started as the body arrives, the writeback overlaps
+     * the network and the hashing, and the fsync() waits for the tail.
+     * Without fsync() too: a large body left dirty in the page cache
+     * would have the kernel throttle the writing thread later.
+     */
+
+    if (ctx->body_received - ctx->body_flushed
+        >= NGX_HTTP_BLOB_BODY_WRITEBACK)
+    {
+        (void) sync_file_range(ctx->fd, ctx->body_flushed,
+                               ctx->body_received - ctx->body_flushed,
+                               SYNC_FILE_RANGE_WRITE);
+        ctx->body_flushed = ctx->body_received;
+    }
+
+#endif
 
     if (!ctx->body_last) {
         return;

@@ -330,7 +330,9 @@ struct ngx_http_blob_ctx_s {
 
     /* request body streamed to temp_path (ngx_http_blob_body.c) */
     ngx_chain_t                 *body_chain;    /* being written */
+    u_char                      *body_spare;    /* the second buffer */
     off_t                        body_received;
+    off_t                        body_flushed;  /* writeback started */
     ngx_md5_t                    body_md5;      /* ngx_md5_final() it */
     uint64_t                     body_crc64;
     ngx_http_blob_done_pt        body_done_handler;
@@ -466,6 +468,8 @@ ngx_int_t ngx_http_blob_store_remove_tree(ngx_http_blob_ctx_t *ctx,
     u_char *path);
 ngx_int_t ngx_http_blob_store_trash(ngx_http_blob_ctx_t *ctx, u_char *path);
 ngx_int_t ngx_http_blob_store_write_file(ngx_http_blob_ctx_t *ctx,
+    u_char *path, u_char *data, size_t len);
+ngx_int_t ngx_http_blob_store_write_new_file(ngx_http_blob_ctx_t *ctx,
     u_char *path, u_char *data, size_t len);
 ngx_int_t ngx_http_blob_store_read_file(ngx_pool_t *pool,
     ngx_http_blob_ctx_t *ctx, u_char *path, ngx_str_t *out, size_t max);

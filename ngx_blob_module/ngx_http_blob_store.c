@@ -34,6 +34,8 @@
 
 static ngx_int_t ngx_http_blob_store_remove_tree_r(ngx_http_blob_ctx_t *ctx,
     u_char *path, size_t len, size_t size, ngx_uint_t depth);
+static ngx_int_t ngx_http_blob_store_write(ngx_http_blob_ctx_t *ctx,
+    u_char *path, u_char *data, size_t len, ngx_uint_t in_place);
 static ngx_int_t ngx_http_blob_store_fsync_dir(ngx_http_blob_ctx_t *ctx,
     int dirfd);
 
@@ -574,8 +576,8 @@ ngx_http_blob_store_save_props(ngx_pool_t *pool, ngx_http_blob_ctx_t *ctx,
 
     ngx_http_blob_store_version_name(path, state_path, 'm', props->etag);
 
-    rc = ngx_http_blob_store_write_file(ctx, path, (u_char *) dump,
-                                        ngx_strlen(dump));
+    rc = ngx_http_blob_store_write_new_file(ctx, path, (u_char *) dump,
+                                            ngx_strlen(dump));
     free(dump);
 
     if (rc != NGX_OK) {
@@ -1215,6 +1217,30 @@ ngx_int_t
 ngx_http_blob_store_write_file(ngx_http_blob_ctx_t *ctx, u_char *path,
     u_char *data, size_t len)
 {
+    return ngx_http_blob_store_write(ctx, path, data, len, 0);
+}
+
+
+/*
+ * A file whose name is new and that nobody reads before the caller says
+ * so (a version's properties, named by an ETag no file has yet) is written
+ * under that name at once: O_EXCL makes it ours, and a crash leaves a
+ * partial file only under a name nothing refers to, for the collector.
+ * That saves the rename of write_file(), a journal entry on every commit.
+ */
+
+ngx_int_t
+ngx_http_blob_store_write_new_file(ngx_http_blob_ctx_t *ctx, u_char *path,
+    u_char *data, size_t len)
+{
+    return ngx_http_blob_store_write(ctx, path, data, len, 1);
+}
+
+
+static ngx_int_t
+ngx_http_blob_store_write(ngx_http_blob_ctx_t *ctx, u_char *path,
+    u_char *data, size_t len, ngx_uint_t in_place)
+{
     u_char      *tmp, *slash;
     size_t       plen;
     ssize_t      n;
@@ -1222,6 +1248,11 @@ ngx_http_blob_store_write_file(ngx_http_blob_ctx_t *ctx, u_char *path,
     ngx_uint_t   tries;
 
     plen = ngx_strlen(path);
+
+    if (in_place) {
+        tmp = path;
+        goto open;
+    }
 
     tmp = ngx_pnalloc(ctx->task_pool,
                       plen + sizeof("/.t-") + 2 * 8 + NGX_INT_T_LEN);
@@ -1240,7 +1271,14 @@ ngx_http_blob_store_write_file(ngx_http_blob_ctx_t *ctx, u_char *path,
                 "/.t-%P-%08xD%08xD%Z", ngx_pid, (uint32_t) ngx_random(),
                 (uint32_t) ngx_random());
 
+open:
+
     fd = open((char *) tmp, O_WRONLY|O_CREAT|O_EXCL, 0644);
+
+    if (fd == -1 && in_place && ngx_errno == NGX_EEXIST) {
+        /* someone else's (a crashed attempt's): replace it atomically */
+        return ngx_http_blob_store_write(ctx, path, data, len, 0);
+    }
 
     /*
      * the directory itself is missing: create it and its parents; a
@@ -1296,6 +1334,10 @@ ngx_http_blob_store_write_file(ngx_http_blob_ctx_t *ctx, u_char *path,
     }
 
     close(fd);
+
+    if (tmp == path) {
+        return NGX_OK;
+    }
 
     if (rename((char *) tmp, (char *) path) == -1) {
         ctx->err = ngx_errno;
