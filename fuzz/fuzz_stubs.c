@@ -228,6 +228,11 @@ ngx_thread_task_post(ngx_thread_pool_t *tp, ngx_thread_task_t *task)
 ngx_rbtree_t  ngx_event_timer_rbtree;
 
 
+/* posted events (a batch of short tasks): never run either */
+
+ngx_queue_t  ngx_posted_events;
+
+
 void
 ngx_rbtree_insert(ngx_rbtree_t *tree, ngx_rbtree_node_t *node)
 {

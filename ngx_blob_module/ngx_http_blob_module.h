@@ -324,6 +324,9 @@ struct ngx_http_blob_ctx_s {
     unsigned                     body_last:1;   /* this write ends it */
     unsigned                     body_skip_md5:1;   /* set by operations */
     unsigned                     body_skip_crc64:1; /* that do not need it */
+    unsigned                     body_hashing:1;    /* a hash task runs */
+    unsigned                     body_hash_apart:1; /* so not the write */
+    unsigned                     body_write_waits:1; /* for the hash task */
     unsigned                     committed:1;   /* temp_path was renamed
                                                    or unlinked: the request
                                                    cleanup leaves it be */
@@ -331,6 +334,8 @@ struct ngx_http_blob_ctx_s {
     /* request body streamed to temp_path (ngx_http_blob_body.c) */
     ngx_chain_t                 *body_chain;    /* being written */
     u_char                      *body_spare;    /* the second buffer */
+    ngx_thread_task_t           *body_hash_task;
+    ngx_event_t                  body_hash_wait;
     off_t                        body_received;
     off_t                        body_flushed;  /* writeback started */
     ngx_md5_t                    body_md5;      /* ngx_md5_final() it */
