@@ -34,6 +34,11 @@ ngx_module_t  ngx_http_blob_module = {
 };
 
 
+/* the per-process init code finds its configuration through this one */
+
+ngx_module_t  ngx_http_module;
+
+
 static void
 ngx_http_blob_fuzz_unreachable(const char *name)
 {
