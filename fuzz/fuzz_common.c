@@ -114,6 +114,14 @@ ngx_http_blob_fuzz_init(void)
     account->key_len[1] = 64;
     account->nkeys = 2;
 
+    if (ngx_http_blob_hmac_init(pool, account, 0)
+        != NGX_OK
+        || ngx_http_blob_hmac_init(pool, account, 1)
+           != NGX_OK)
+    {
+        ngx_http_blob_fuzz_fail(__FILE__, __LINE__, "hmac_init");
+    }
+
     ngx_str_set(&ngx_http_blob_fuzz_loc_conf.host_suffix,
                 "blob.core.windows.net");
     ngx_str_set(&ngx_http_blob_fuzz_loc_conf.thread_pool_name, "blob");

@@ -617,7 +617,19 @@ ngx_http_blob_load_keys(ngx_conf_t *cf, ngx_http_blob_loc_conf_t *blcf)
             }
 
             ngx_memcpy(account->key[account->nkeys], key, dst.len);
-            account->key_len[account->nkeys++] = dst.len;
+            account->key_len[account->nkeys] = dst.len;
+
+            if (ngx_http_blob_hmac_init(cf->pool, account, account->nkeys)
+                != NGX_OK)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "keys file \"%s\", line %ui: OpenSSL "
+                                   "cannot make an HMAC-SHA256 context",
+                                   file.data, lineno);
+                return NGX_CONF_ERROR;
+            }
+
+            account->nkeys++;
         }
     }
 

@@ -148,6 +148,7 @@ typedef struct {
     u_char                       key[2][64];    /* decoded account keys */
     size_t                       key_len[2];
     ngx_uint_t                   nkeys;
+    struct evp_mac_ctx_st       *hmac[2];       /* HMAC keyed with each */
 } ngx_http_blob_account_t;
 
 
@@ -405,6 +406,8 @@ ngx_int_t ngx_http_blob_auth_shared_key(ngx_http_request_t *r,
     ngx_http_blob_error_detail_t *detail);
 ngx_int_t ngx_http_blob_auth_sas(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx, ngx_http_blob_error_detail_t *detail);
+ngx_int_t ngx_http_blob_hmac_init(ngx_pool_t *pool,
+    ngx_http_blob_account_t *account, ngx_uint_t key);
 ngx_int_t ngx_http_blob_hmac_sha256(ngx_http_blob_account_t *account,
     ngx_uint_t key, ngx_str_t *string_to_sign, ngx_str_t *signature);
 ngx_int_t ngx_http_blob_signature_equal(ngx_str_t *a, ngx_str_t *b);
