@@ -222,7 +222,8 @@ ngx_http_blob_props_cache_put(ngx_http_blob_props_cache_t *cache,
     }
 
     size = offsetof(ngx_http_blob_props_cache_node_t, path) + path->len
-           + props->metadata.nelts * sizeof(ngx_keyval_t) + strings;
+           + NGX_ALIGNMENT + props->metadata.nelts * sizeof(ngx_keyval_t)
+           + strings;
 
     cn = ngx_alloc(size, cache->log);
     if (cn == NULL) {
@@ -239,6 +240,7 @@ ngx_http_blob_props_cache_put(ngx_http_blob_props_cache_t *cache,
 
     p = ngx_cpymem(cn->path, path->data, path->len);
 
+    p = ngx_align_ptr(p, NGX_ALIGNMENT);
     cn->metadata = (ngx_keyval_t *) p;
     p += cn->nmetadata * sizeof(ngx_keyval_t);
 
@@ -272,7 +274,13 @@ static u_char *
 ngx_http_blob_props_cache_str(u_char *p, ngx_str_t *dst, ngx_str_t *src)
 {
     dst->len = src->len;
-    dst->data = src->len ? p : NULL;
+
+    if (src->len == 0) {
+        dst->data = NULL;
+        return p;
+    }
+
+    dst->data = p;
 
     return ngx_cpymem(p, src->data, src->len);
 }
