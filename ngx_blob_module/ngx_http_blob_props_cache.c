@@ -270,17 +270,18 @@ ngx_http_blob_props_cache_put(ngx_http_blob_props_cache_t *cache,
 }
 
 
+/* an empty string still points somewhere: an empty metadata value is a
+ * header, and nginx copies header values with memcpy() */
+
 static u_char *
 ngx_http_blob_props_cache_str(u_char *p, ngx_str_t *dst, ngx_str_t *src)
 {
     dst->len = src->len;
+    dst->data = p;
 
     if (src->len == 0) {
-        dst->data = NULL;
         return p;
     }
-
-    dst->data = p;
 
     return ngx_cpymem(p, src->data, src->len);
 }

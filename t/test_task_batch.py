@@ -251,3 +251,19 @@ def test_task_batch_bounds(gateway_factory):
     for bad in ("0", "65", "x"):
         with pytest.raises(RuntimeError, match="between 1 and 64|invalid"):
             gateway_factory(extra_http_conf="blob_task_batch %s;" % bad)
+
+
+def test_cached_properties_keep_empty_values(gateway):
+    g = gateway
+    c = make_container(g)
+    name = "/%s/e" % c
+    etag = put(g, name, b"e", meta={"empty": "", "full": "x"},
+               content_type="text/plain")
+    for _ in range(3):
+        r = g.request("HEAD", name)
+        assert r.status == 200
+        assert r.headers["ETag"] == etag
+        assert r.headers["x-ms-meta-empty"] == ""
+        assert r.headers["x-ms-meta-full"] == "x"
+        assert "Content-Encoding" not in r.headers
+        assert "Content-Language" not in r.headers
