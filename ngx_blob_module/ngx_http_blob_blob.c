@@ -551,6 +551,13 @@ ngx_http_blob_read_start(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
         return ngx_http_blob_error(r, NGX_HTTP_BLOB_ERR_INTERNAL_ERROR, NULL);
     }
 
+    /* a range's MD5 reads up to 4 MiB: not a task to queue others behind */
+
+    if (get->range_md5_wanted) {
+        return ngx_http_blob_task_run(r, ctx, ngx_http_blob_read_work,
+                                      ngx_http_blob_read_done);
+    }
+
     return ngx_http_blob_task_run_short(r, ctx, ngx_http_blob_read_work,
                                         ngx_http_blob_read_done);
 }

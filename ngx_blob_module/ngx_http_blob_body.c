@@ -162,7 +162,7 @@ ngx_http_blob_body_process(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
             if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
                 ctx->body_done = 1;
 
-                if (ctx->busy
+                if (ctx->busy || ctx->body_hashing
                     || r->connection->read->timedout || r->connection->error)
                 {
                     ngx_http_finalize_request(r, rc);
@@ -429,7 +429,12 @@ ngx_http_blob_body_hash_done(ngx_event_t *ev)
     r->main->blocked--;
     ctx->body_hashing = 0;
 
-    if (ctx->body_write_waits) {
+    if (r->done || c->error) {
+        /* the client went away while the task ran */
+        ctx->body_write_waits = 0;
+        ngx_http_finalize_request(r, NGX_ERROR);
+
+    } else if (ctx->body_write_waits) {
         ctx->body_write_waits = 0;
         ngx_http_blob_body_write_done(r, ctx);
 

@@ -296,7 +296,8 @@ ngx_http_blob_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              NGX_HTTP_BLOB_MAX_PUT_BLOCK);
     /*
      * 64k: few enough thread round trips for a fast stream, and 1,000
-     * uploads in flight hold 80 MiB of buffers, not a gigabyte
+     * uploads in flight hold 80 MiB of buffers, not a gigabyte; a hashed
+     * body over 1 MiB (Put Blob) takes 1 MiB more (ngx_http_blob_body.c)
      */
 
     ngx_conf_merge_size_value(conf->body_buffer_size, prev->body_buffer_size,

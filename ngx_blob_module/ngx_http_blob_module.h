@@ -318,19 +318,25 @@ struct ngx_http_blob_ctx_s {
     ngx_file_info_t              fi;
     ngx_http_blob_props_t        props;
     ngx_http_blob_props_t       *props_cached;  /* from the props cache */
-    unsigned                     props_read:1;  /* a sidecar was read */
     unsigned                     exists:1;
     unsigned                     busy:1;        /* a task is in flight */
     unsigned                     body_done:1;
     unsigned                     body_last:1;   /* this write ends it */
     unsigned                     body_skip_md5:1;   /* set by operations */
     unsigned                     body_skip_crc64:1; /* that do not need it */
-    unsigned                     body_hashing:1;    /* a hash task runs */
-    unsigned                     body_hash_apart:1; /* so not the write */
-    unsigned                     body_write_waits:1; /* for the hash task */
-    unsigned                     committed:1;   /* temp_path was renamed
+    unsigned                     body_hash_apart:1; /* not in the write */
+
+    /*
+     * Written by a thread task, or by the event loop while one runs:
+     * each its own memory location, never a bit field that a thread
+     * reads or writes at the same time.
+     */
+    u_char                       committed;     /* temp_path was renamed
                                                    or unlinked: the request
                                                    cleanup leaves it be */
+    u_char                       props_read;    /* a sidecar was read */
+    u_char                       body_hashing;  /* a hash task runs */
+    u_char                       body_write_waits;  /* for the hash task */
 
     /* request body streamed to temp_path (ngx_http_blob_body.c) */
     ngx_chain_t                 *body_chain;    /* being written */

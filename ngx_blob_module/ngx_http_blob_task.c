@@ -121,12 +121,17 @@ ngx_http_blob_task_run(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     task->event.data = batch;
     task->event.handler = ngx_http_blob_task_event_handler;
 
+    /* before the post: from then on a thread may write to ctx */
+
+    ngx_http_blob_task_hold(r, ctx, bt);
+
     if (ngx_thread_task_post(ctx->conf->thread_pool, task) != NGX_OK) {
+        ngx_http_blob_task_release(r, ctx, bt);
+        r->main->count--;
+
         /* the queue is full: tell the client to back off, as Azure does */
         return ngx_http_blob_error(r, NGX_HTTP_BLOB_ERR_SERVER_BUSY, NULL);
     }
-
-    ngx_http_blob_task_hold(r, ctx, bt);
 
     return NGX_DONE;
 }
@@ -269,6 +274,7 @@ ngx_http_blob_task_flush(ngx_event_t *ev)
     ngx_thread_task_t          *task;
     ngx_http_request_t         *r;
     ngx_http_blob_task_t       *bt, *first;
+    ngx_http_blob_task_t       *busy[NGX_HTTP_BLOB_TASK_BATCH_MAX];
     ngx_http_blob_batch_t      *batch;
     ngx_http_blob_main_conf_t  *bmcf;
 
@@ -354,10 +360,15 @@ ngx_http_blob_task_flush(ngx_event_t *ev)
             continue;
         }
 
-        /* the queue is full: tell the clients to back off, as Azure does */
+        /*
+         * The queue is full: tell the clients to back off, as Azure does.
+         * The batch goes with the first request's pool: copy it first.
+         */
+
+        ngx_memcpy(busy, batch->task, n * sizeof(ngx_http_blob_task_t *));
 
         for (i = 0; i < n; i++) {
-            bt = batch->task[i];
+            bt = busy[i];
             r = bt->request;
             c = r->connection;
 
@@ -365,9 +376,15 @@ ngx_http_blob_task_flush(ngx_event_t *ev)
 
             ngx_http_blob_task_release(r, bt->ctx, bt);
 
-            ngx_http_finalize_request(r, ngx_http_blob_error(r,
+            if (r->done || c->error) {
+                ngx_http_finalize_request(r, NGX_ERROR);
+
+            } else {
+                ngx_http_finalize_request(r, ngx_http_blob_error(r,
                                              NGX_HTTP_BLOB_ERR_SERVER_BUSY,
                                              NULL));
+            }
+
             ngx_http_run_posted_requests(c);
         }
     }
