@@ -22,6 +22,8 @@ static void ngx_http_blob_task_hold(ngx_http_request_t *r,
 static void ngx_http_blob_task_release(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx, ngx_http_blob_task_t *bt);
 static void ngx_http_blob_task_flush(ngx_event_t *ev);
+static ngx_thread_task_t *ngx_http_blob_task_batch(ngx_pool_t *pool,
+    ngx_uint_t n);
 static void ngx_http_blob_task_handler(void *data, ngx_log_t *log);
 static void ngx_http_blob_task_event_handler(ngx_event_t *ev);
 static void ngx_http_blob_task_complete(ngx_http_blob_task_t *bt);
@@ -107,19 +109,13 @@ ngx_http_blob_task_run(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_blob_batch_t));
+    task = ngx_http_blob_task_batch(r->pool, 1);
     if (task == NULL) {
         return NGX_ERROR;
     }
 
     batch = task->ctx;
-    batch->n = 1;
-    batch->bmcf = NULL;
     batch->task[0] = bt;
-
-    task->handler = ngx_http_blob_task_handler;
-    task->event.data = batch;
-    task->event.handler = ngx_http_blob_task_event_handler;
 
     /* before the post: from then on a thread may write to ctx */
 
@@ -140,11 +136,12 @@ ngx_http_blob_task_run(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
 /*
  * A task of a few syscalls costs less than waking a pool thread for it
  * and waking the event loop when it is done.  Such tasks wait for the end
- * of the current event loop iteration (a posted event) and then go to the
- * pool together, blob_task_batch of them per thread task, run one after
- * the other.  Under light load a batch holds one task and nothing waits;
- * under load, when the pool threads are busy anyway, fewer and longer
- * thread tasks do the same work with far fewer context switches.
+ * of the current event loop iteration (a posted event), or, while they
+ * are fast and a batch of them is in the pool, for that batch to come
+ * back; then they go to the pool together, up to blob_task_batch per
+ * thread task, run one after the other.  Under light load a batch holds
+ * one task and nothing waits; under load fewer and longer thread tasks do
+ * the same work with far fewer context switches.
  */
 
 ngx_int_t
@@ -321,9 +318,7 @@ ngx_http_blob_task_flush(ngx_event_t *ev)
          * blocked until the batch comes back, as each of them is
          */
 
-        task = ngx_thread_task_alloc(first->request->pool,
-                                     offsetof(ngx_http_blob_batch_t, task)
-                                     + n * sizeof(ngx_http_blob_task_t *));
+        task = ngx_http_blob_task_batch(first->request->pool, n);
 
         if (task == NULL) {
             for (i = 0; i < n; i++) {
@@ -341,7 +336,6 @@ ngx_http_blob_task_flush(ngx_event_t *ev)
         }
 
         batch = task->ctx;
-        batch->n = n;
         batch->bmcf = bmcf;
 
         for (i = 0; i < n; i++) {
@@ -350,10 +344,6 @@ ngx_http_blob_task_flush(ngx_event_t *ev)
 
             batch->task[i] = ngx_queue_data(q, ngx_http_blob_task_t, queue);
         }
-
-        task->handler = ngx_http_blob_task_handler;
-        task->event.data = batch;
-        task->event.handler = ngx_http_blob_task_event_handler;
 
         if (ngx_thread_task_post(pool, task) == NGX_OK) {
             bmcf->task_batches++;
@@ -388,6 +378,32 @@ ngx_http_blob_task_flush(ngx_event_t *ev)
             ngx_http_run_posted_requests(c);
         }
     }
+}
+
+
+/* a thread task for n requests' work; bmcf only for short tasks */
+
+static ngx_thread_task_t *
+ngx_http_blob_task_batch(ngx_pool_t *pool, ngx_uint_t n)
+{
+    ngx_thread_task_t      *task;
+    ngx_http_blob_batch_t  *batch;
+
+    task = ngx_thread_task_alloc(pool, offsetof(ngx_http_blob_batch_t, task)
+                                       + n * sizeof(ngx_http_blob_task_t *));
+    if (task == NULL) {
+        return NULL;
+    }
+
+    batch = task->ctx;
+    batch->n = n;
+    batch->bmcf = NULL;
+
+    task->handler = ngx_http_blob_task_handler;
+    task->event.data = batch;
+    task->event.handler = ngx_http_blob_task_event_handler;
+
+    return task;
 }
 
 
