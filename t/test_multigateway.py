@@ -9,12 +9,8 @@ files that users put into the export directly.
 
 import base64
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -22,55 +18,25 @@ import pytest
 SETTLE = 10
 
 
-def _umount(mnt):
-    for cmd in (["umount", mnt], ["fusermount", "-u", mnt],
-                ["fusermount3", "-u", mnt], ["umount", "-l", mnt]):
-        if not os.path.ismount(mnt):
-            return
-        try:
-            subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-
-
 @pytest.fixture(scope="module")
 def export():
     """(backing dir, [mount A, mount B]) or a skip if FUSE is unavailable."""
 
-    if not os.path.exists("/dev/fuse"):
-        pytest.skip("FUSE unavailable: no /dev/fuse")
-
-    bindfs = shutil.which("bindfs")
-    assert bindfs, "bindfs is not installed (scripts/install-deps.sh test)"
-
-    base = Path(tempfile.mkdtemp(prefix="blob-export-", dir="/tmp"))
-    backing = base / "backing"
-    backing.mkdir()
-    mounts = []
+    from lib.races import Export
 
     try:
-        for name in ("host-a", "host-b"):
-            mnt = base / name
-            mnt.mkdir()
-            p = subprocess.run([bindfs, "--xattr-none", str(backing),
-                                str(mnt)], stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=30)
-            if p.returncode != 0 or not os.path.ismount(mnt):
-                err = (p.stderr + p.stdout).strip()
-                if "fuse" in err.lower() or "permitted" in err.lower():
-                    pytest.skip("FUSE unavailable: " + err)
-                pytest.fail("bindfs failed (%d): %s" % (p.returncode, err))
-            mounts.append(mnt)
+        ex = Export(hosts=2)
+    except RuntimeError as e:
+        err = str(e)
+        if "not installed" not in err and ("fuse" in err.lower()
+                                           or "permitted" in err.lower()):
+            pytest.skip(err)
+        pytest.fail(err)
 
-        yield backing, mounts
-
+    try:
+        yield ex.backing, ex.mounts
     finally:
-        for mnt in mounts:
-            _umount(str(mnt))
-        if not any(os.path.ismount(m) for m in mounts):
-            shutil.rmtree(base, ignore_errors=True)
+        ex.close()
 
 
 @pytest.fixture
