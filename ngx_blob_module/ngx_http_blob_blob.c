@@ -59,7 +59,16 @@ static ngx_int_t ngx_http_blob_decode_header(ngx_http_request_t *r,
     char *name, u_char *out, size_t len, ngx_uint_t *present);
 static ngx_int_t ngx_http_blob_read_start(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx);
+static ngx_int_t ngx_http_blob_read_cached(ngx_http_request_t *r,
+    ngx_http_blob_ctx_t *ctx);
 static void ngx_http_blob_read_work(ngx_http_blob_ctx_t *ctx);
+static void ngx_http_blob_read_range(ngx_http_blob_get_t *get, off_t size);
+static ngx_uint_t ngx_http_blob_read_inline_wanted(ngx_http_blob_ctx_t *ctx,
+    ngx_http_blob_get_t *get);
+static ngx_int_t ngx_http_blob_read_inline(ngx_pool_t *pool, ngx_fd_t fd,
+    ngx_http_blob_get_t *get, int flags);
+static ngx_int_t ngx_http_blob_read_answer(ngx_http_request_t *r,
+    ngx_http_blob_ctx_t *ctx);
 static void ngx_http_blob_read_done(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx);
 static ngx_int_t ngx_http_blob_send_file(ngx_http_request_t *r,
@@ -551,6 +560,13 @@ ngx_http_blob_read_start(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
         return ngx_http_blob_error(r, NGX_HTTP_BLOB_ERR_INTERNAL_ERROR, NULL);
     }
 
+    if (ctx->props_cached && ctx->conf->cached_reads
+        && !get->range_md5_wanted
+        && ngx_http_blob_read_cached(r, ctx) == NGX_OK)
+    {
+        return ngx_http_blob_read_answer(r, ctx);
+    }
+
     /* a range's MD5 reads up to 4 MiB: not a task to queue others behind */
 
     if (get->range_md5_wanted) {
@@ -563,11 +579,71 @@ ngx_http_blob_read_start(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 }
 
 
+/*
+ * A read whose answer is all in memory: the path in the kernel's lookup
+ * cache, the properties in this worker's cache for the file's ETag, a
+ * small blob's bytes in the page cache.  It is answered on the event
+ * loop, without the two wake-ups of a thread-pool round trip, which are
+ * most of what a HEAD costs.  If any part would need I/O, NGX_DECLINED:
+ * the thread pool does the read from the start.
+ */
+
+static ngx_int_t
+ngx_http_blob_read_cached(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
+{
+    ngx_fd_t              fd;
+    ngx_file_info_t       fi;
+    ngx_http_blob_get_t  *get;
+
+    get = ctx->op_data;
+
+    fd = ngx_http_blob_store_open_cached(ctx, &fi);
+    if (fd == NGX_INVALID_FILE) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->props_cached->etag != ngx_http_blob_store_etag(&fi)) {
+        goto declined;
+    }
+
+    /* the cache holds this version: nothing is read from the disk */
+
+    if (ngx_http_blob_store_load_props(r->pool, ctx, &ctx->state_path, &fi,
+                                       &get->props)
+        != NGX_OK)
+    {
+        goto declined;
+    }
+
+    ngx_http_blob_read_range(get, fi.st_size);
+
+    if (!get->unsatisfiable && ngx_http_blob_read_inline_wanted(ctx, get)) {
+
+        if (ngx_http_blob_read_inline(r->pool, fd, get, RWF_NOWAIT) != NGX_OK
+            || get->inline_data == NULL)
+        {
+            goto declined;
+        }
+    }
+
+    ctx->fd = fd;
+    ctx->fi = fi;
+
+    return NGX_OK;
+
+declined:
+
+    close(fd);
+
+    return NGX_DECLINED;
+}
+
+
 static void
 ngx_http_blob_read_work(ngx_http_blob_ctx_t *ctx)
 {
     u_char                buf[65536];
-    off_t                 size, pos;
+    off_t                 pos;
     size_t                len;
     ssize_t               n;
     ngx_md5_t             md5;
@@ -602,63 +678,18 @@ ngx_http_blob_read_work(ngx_http_blob_ctx_t *ctx)
         return;
     }
 
-    size = ctx->fi.st_size;
-
-    if (get->range.present) {
-
-        if (get->range.suffix) {
-            get->start = (get->range.end < size) ? size - get->range.end : 0;
-            get->end = size;
-
-            if (get->range.end == 0 || size == 0) {
-                get->unsatisfiable = 1;
-            }
-
-        } else {
-            get->start = get->range.start;
-            get->end = (get->range.open_end || get->range.end >= size)
-                       ? size : get->range.end + 1;
-
-            /* any range of an empty blob, or one starting past its end */
-            if (get->start >= size) {
-                get->unsatisfiable = 1;
-            }
-        }
-
-        get->ranged = 1;
-
-    } else {
-        get->start = 0;
-        get->end = size;
-    }
+    ngx_http_blob_read_range(get, ctx->fi.st_size);
 
     if (get->unsatisfiable) {
         return;
     }
 
-    /* If-Range may still turn a range into the whole blob */
-
-    if (ctx->op->handler == ngx_http_blob_get_blob
-        && get->end - get->start <= NGX_HTTP_BLOB_INLINE_MAX
-        && (!get->ranged || get->range.if_range == 0))
+    if (ngx_http_blob_read_inline_wanted(ctx, get)
+        && ngx_http_blob_read_inline(ctx->task_pool, ctx->fd, get, 0)
+           != NGX_OK)
     {
-        get->inline_data = ngx_pnalloc(ctx->task_pool,
-                                       get->end - get->start + 1);
-        if (get->inline_data == NULL) {
-            ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
-            return;
-        }
-
-        for (pos = get->start; pos < get->end; pos += n) {
-            n = pread(ctx->fd, get->inline_data + (pos - get->start),
-                      get->end - pos, pos);
-
-            if (n <= 0) {
-                /* shorter than fstat said: leave it to sendfile */
-                get->inline_data = NULL;
-                break;
-            }
-        }
+        ctx->error = NGX_HTTP_BLOB_ERR_INTERNAL_ERROR;
+        return;
     }
 
     if (!get->range_md5_wanted) {
@@ -692,8 +723,101 @@ ngx_http_blob_read_work(ngx_http_blob_ctx_t *ctx)
 }
 
 
+/* the bytes a Get Blob sends, from its Range and the blob's size */
+
+static void
+ngx_http_blob_read_range(ngx_http_blob_get_t *get, off_t size)
+{
+    get->unsatisfiable = 0;
+
+    if (!get->range.present) {
+        get->ranged = 0;
+        get->start = 0;
+        get->end = size;
+        return;
+    }
+
+    get->ranged = 1;
+
+    if (get->range.suffix) {
+        get->start = (get->range.end < size) ? size - get->range.end : 0;
+        get->end = size;
+
+        if (get->range.end == 0 || size == 0) {
+            get->unsatisfiable = 1;
+        }
+
+        return;
+    }
+
+    get->start = get->range.start;
+    get->end = (get->range.open_end || get->range.end >= size)
+               ? size : get->range.end + 1;
+
+    /* any range of an empty blob, or one starting past its end */
+
+    if (get->start >= size) {
+        get->unsatisfiable = 1;
+    }
+}
+
+
+/* a small Get Blob is read into memory (If-Range may still widen it) */
+
+static ngx_uint_t
+ngx_http_blob_read_inline_wanted(ngx_http_blob_ctx_t *ctx,
+    ngx_http_blob_get_t *get)
+{
+    return ctx->op->handler == ngx_http_blob_get_blob
+           && get->end - get->start <= NGX_HTTP_BLOB_INLINE_MAX
+           && (!get->ranged || get->range.if_range == 0);
+}
+
+
+/*
+ * flags is RWF_NOWAIT on the event loop: a page not in the page cache
+ * ends the read there.  A short read leaves get->inline_data NULL, and
+ * the bytes to sendfile (or to the thread pool).
+ */
+
+static ngx_int_t
+ngx_http_blob_read_inline(ngx_pool_t *pool, ngx_fd_t fd,
+    ngx_http_blob_get_t *get, int flags)
+{
+    off_t         pos;
+    ssize_t       n;
+    struct iovec  iov;
+
+    get->inline_data = ngx_pnalloc(pool, get->end - get->start + 1);
+    if (get->inline_data == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (pos = get->start; pos < get->end; pos += n) {
+        iov.iov_base = get->inline_data + (pos - get->start);
+        iov.iov_len = get->end - pos;
+
+        n = preadv2(fd, &iov, 1, pos, flags);
+
+        if (n <= 0) {
+            get->inline_data = NULL;
+            break;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_blob_read_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
+{
+    ngx_http_blob_finalize(r, ngx_http_blob_read_answer(r, ctx));
+}
+
+
+static ngx_int_t
+ngx_http_blob_read_answer(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 {
     ngx_str_t                   v, etag;
     ngx_uint_t                  if_range_ok;
@@ -707,8 +831,7 @@ ngx_http_blob_read_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
     /* ctx->fd is closed with the request (ngx_http_blob_fd_cleanup) */
 
     if (ctx->error != NGX_HTTP_BLOB_OK) {
-        ngx_http_blob_finalize(r, ngx_http_blob_error(r, ctx->error, NULL));
-        return;
+        return ngx_http_blob_error(r, ctx->error, NULL);
     }
 
     if (ctx->props_read && get->props.from_api) {
@@ -730,8 +853,7 @@ ngx_http_blob_read_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
             }
         }
 
-        ngx_http_blob_finalize(r, ngx_http_blob_error(r, error, NULL));
-        return;
+        return ngx_http_blob_error(r, error, NULL);
     }
 
     /* If-Range: a range only if the blob is still the one the client had */
@@ -770,13 +892,10 @@ ngx_http_blob_read_done(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
             (void) ngx_http_blob_header_out(r, "Content-Range", &v);
         }
 
-        ngx_http_blob_finalize(r, ngx_http_blob_error(r,
-                                           NGX_HTTP_BLOB_ERR_INVALID_RANGE,
-                                           NULL));
-        return;
+        return ngx_http_blob_error(r, NGX_HTTP_BLOB_ERR_INVALID_RANGE, NULL);
     }
 
-    ngx_http_blob_finalize(r, ngx_http_blob_send_file(r, ctx, get));
+    return ngx_http_blob_send_file(r, ctx, get);
 }
 
 

@@ -368,6 +368,7 @@ ngx_http_blob_body_hash_post(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
         return NGX_ERROR;
     }
 
+    ctx->tasks++;
     ctx->body_hashing = 1;
     r->main->blocked++;
 

@@ -15,6 +15,7 @@ static void *ngx_http_blob_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_blob_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_blob(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_blob_add_variables(ngx_conf_t *cf);
 static char *ngx_http_blob_account(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_blob_refused(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -119,6 +120,13 @@ static ngx_command_t  ngx_http_blob_commands[] = {
       offsetof(ngx_http_blob_loc_conf_t, anonymous),
       NULL },
 
+    { ngx_string("blob_cached_reads"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_blob_loc_conf_t, cached_reads),
+      NULL },
+
     { ngx_string("blob_task_batch"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -158,8 +166,17 @@ static ngx_command_t  ngx_http_blob_commands[] = {
 };
 
 
+static ngx_http_variable_t  ngx_http_blob_vars[] = {
+
+    { ngx_string("blob_thread_tasks"), NULL, ngx_http_blob_task_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
 static ngx_http_module_t  ngx_http_blob_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_blob_add_variables,           /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
     ngx_http_blob_create_main_conf,        /* create main configuration */
@@ -187,6 +204,25 @@ ngx_module_t  ngx_http_blob_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_int_t
+ngx_http_blob_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_blob_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
 
 
 static void *
@@ -270,6 +306,7 @@ ngx_http_blob_create_loc_conf(ngx_conf_t *cf)
     blcf->fsync = NGX_CONF_UNSET;
     blcf->max_inflight = NGX_CONF_UNSET_UINT;
     blcf->anonymous = NGX_CONF_UNSET;
+    blcf->cached_reads = NGX_CONF_UNSET;
 
     return blcf;
 }
@@ -305,6 +342,7 @@ ngx_http_blob_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->fsync, prev->fsync, 1);
     ngx_conf_merge_uint_value(conf->max_inflight, prev->max_inflight, 0);
     ngx_conf_merge_value(conf->anonymous, prev->anonymous, 1);
+    ngx_conf_merge_value(conf->cached_reads, prev->cached_reads, 1);
 
     if (conf->max_put_blob > NGX_HTTP_BLOB_MAX_PUT_BLOB
         || conf->max_put_block > NGX_HTTP_BLOB_MAX_PUT_BLOCK)
@@ -469,6 +507,8 @@ ngx_http_blob_account(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     {
         account->root.len--;
     }
+
+    ngx_http_blob_store_probe_root(cf, account);
 
     return NGX_CONF_OK;
 

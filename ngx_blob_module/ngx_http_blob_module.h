@@ -149,6 +149,9 @@ typedef struct {
     size_t                       key_len[2];
     ngx_uint_t                   nkeys;
     struct evp_mac_ctx_st       *hmac[2];       /* HMAC keyed with each */
+    dev_t                        root_dev;      /* local filesystem */
+    unsigned                     root_local:1;  /* reads may use cached
+                                                   lookups */
 } ngx_http_blob_account_t;
 
 
@@ -186,6 +189,7 @@ typedef struct {
     ngx_flag_t                   fsync;
     ngx_uint_t                   max_inflight;  /* 503 ServerBusy beyond */
     ngx_flag_t                   anonymous;     /* honour public access */
+    ngx_flag_t                   cached_reads;  /* blob_cached_reads */
     ngx_http_core_loc_conf_t    *core;          /* of the "blob on" location */
 } ngx_http_blob_loc_conf_t;
 
@@ -318,6 +322,8 @@ struct ngx_http_blob_ctx_s {
     ngx_file_info_t              fi;
     ngx_http_blob_props_t        props;
     ngx_http_blob_props_t       *props_cached;  /* from the props cache */
+    ngx_uint_t                   tasks;         /* posted to the pool:
+                                                   $blob_thread_tasks */
     unsigned                     exists:1;
     unsigned                     busy:1;        /* a task is in flight */
     unsigned                     body_done:1;
@@ -426,6 +432,8 @@ ngx_int_t ngx_http_blob_auth_fail(ngx_http_request_t *r,
 ngx_int_t ngx_http_blob_task_run(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx, ngx_http_blob_work_pt work,
     ngx_http_blob_done_pt done);
+ngx_int_t ngx_http_blob_task_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 ngx_int_t ngx_http_blob_task_run_short(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx, ngx_http_blob_work_pt work,
     ngx_http_blob_done_pt done);
@@ -451,6 +459,10 @@ void ngx_http_blob_finalize(ngx_http_request_t *r, ngx_int_t rc);
 ngx_int_t ngx_http_blob_store_paths(ngx_http_request_t *r,
     ngx_http_blob_ctx_t *ctx);
 ngx_fd_t ngx_http_blob_store_open(ngx_http_blob_ctx_t *ctx, int flags);
+void ngx_http_blob_store_probe_root(ngx_conf_t *cf,
+    ngx_http_blob_account_t *account);
+ngx_fd_t ngx_http_blob_store_open_cached(ngx_http_blob_ctx_t *ctx,
+    ngx_file_info_t *fi);
 ngx_int_t ngx_http_blob_store_stat(ngx_http_blob_ctx_t *ctx,
     ngx_file_info_t *fi);
 ngx_int_t ngx_http_blob_store_unlink(ngx_http_blob_ctx_t *ctx);

@@ -25,6 +25,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 
 
@@ -1512,6 +1514,128 @@ ngx_http_blob_store_open(ngx_http_blob_ctx_t *ctx, int flags)
             ctx->failed = "openat2()";
         }
 
+        return NGX_INVALID_FILE;
+    }
+
+    return fd;
+}
+
+
+/*
+ * Reads answered on the event loop (blob_cached_reads) need a filesystem
+ * whose opens never wait once the path is in the kernel's caches.  A
+ * local disk filesystem or tmpfs is one: with RESOLVE_CACHED, openat2()
+ * fails with EAGAIN instead of reading a directory block, and opening and
+ * fstat()ing a cached inode is memory work.  An NFS open is an OPEN or
+ * GETATTR round trip (close-to-open consistency), a FUSE open asks the
+ * daemon: on those, and on anything not known here, every call stays in
+ * the thread pool.
+ */
+
+static const ngx_uint_t  ngx_http_blob_store_local_fs[] = {
+    EXT4_SUPER_MAGIC,           /* also ext2 and ext3 */
+    XFS_SUPER_MAGIC,
+    BTRFS_SUPER_MAGIC,
+    TMPFS_MAGIC
+};
+
+
+void
+ngx_http_blob_store_probe_root(ngx_conf_t *cf, ngx_http_blob_account_t *account)
+{
+    int               fd;
+    u_char           *root;
+    ngx_uint_t        i;
+    struct stat       st;
+    struct statfs     fs;
+    struct open_how   how;
+
+    account->root_local = 0;
+
+    root = ngx_pnalloc(cf->temp_pool, account->root.len + 1);
+    if (root == NULL) {
+        return;
+    }
+
+    (void) ngx_cpystrn(root, account->root.data, account->root.len + 1);
+
+    /* at startup, as nginx opens its own files: not in the data path */
+
+    if (statfs((char *) root, &fs) == -1 || stat((char *) root, &st) == -1) {
+        /* a root made later is read through the thread pool alone */
+        return;
+    }
+
+    for (i = 0; i < sizeof(ngx_http_blob_store_local_fs) / sizeof(ngx_uint_t);
+         i++)
+    {
+        if ((ngx_uint_t) fs.f_type == ngx_http_blob_store_local_fs[i]) {
+            break;
+        }
+    }
+
+    if (i == sizeof(ngx_http_blob_store_local_fs) / sizeof(ngx_uint_t)) {
+        return;
+    }
+
+    /* RESOLVE_CACHED came with Linux 5.12: an older kernel says EINVAL */
+
+    ngx_memzero(&how, sizeof(struct open_how));
+    how.flags = O_RDONLY|O_DIRECTORY|O_CLOEXEC;
+    how.resolve = RESOLVE_CACHED;
+
+    fd = syscall(SYS_openat2, AT_FDCWD, root, &how, sizeof(struct open_how));
+
+    if (fd == -1 && ngx_errno != EAGAIN) {
+        return;
+    }
+
+    if (fd != -1) {
+        close(fd);
+    }
+
+    account->root_dev = st.st_dev;
+    account->root_local = 1;
+}
+
+
+/*
+ * The open of a read answered on the event loop: only if no step of the
+ * lookup needs I/O (RESOLVE_CACHED), and only for a regular file on the
+ * account root's own filesystem; anything else, an error included, is
+ * NGX_INVALID_FILE and the read goes to the thread pool, which gives the
+ * answer and the error the careful way.  No symbolic link is followed, so
+ * the file is the one at the path, inside its container.
+ *
+ * A filesystem of another kind mounted below a local account root would
+ * be opened here as well: that is what "blob_cached_reads off" is for.
+ */
+
+ngx_fd_t
+ngx_http_blob_store_open_cached(ngx_http_blob_ctx_t *ctx, ngx_file_info_t *fi)
+{
+    ngx_fd_t         fd;
+    struct open_how  how;
+
+    if (!ctx->account->root_local) {
+        return NGX_INVALID_FILE;
+    }
+
+    ngx_memzero(&how, sizeof(struct open_how));
+    how.flags = O_RDONLY|O_NONBLOCK|O_CLOEXEC;
+    how.resolve = RESOLVE_CACHED | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+
+    fd = syscall(SYS_openat2, AT_FDCWD, ctx->blob_path.data, &how,
+                 sizeof(struct open_how));
+    if (fd == -1) {
+        return NGX_INVALID_FILE;
+    }
+
+    if (fstat(fd, fi) == -1
+        || !S_ISREG(fi->st_mode)
+        || fi->st_dev != ctx->account->root_dev)
+    {
+        close(fd);
         return NGX_INVALID_FILE;
     }
 

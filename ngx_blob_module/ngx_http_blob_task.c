@@ -208,6 +208,8 @@ ngx_http_blob_task_prepare(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx,
     bt->ctx = ctx;
     bt->request = r;
 
+    ctx->tasks++;
+
     ctx->work = work;
     ctx->done = done;
     ctx->err = 0;
@@ -585,4 +587,38 @@ void
 ngx_http_blob_finalize(ngx_http_request_t *r, ngx_int_t rc)
 {
     ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * $blob_thread_tasks: how many thread-pool tasks a request took, for the
+ * access log: 0 for a read answered from caches on the event loop
+ * (blob_cached_reads), one per filesystem step or body buffer otherwise.
+ */
+
+ngx_int_t
+ngx_http_blob_task_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char               *p;
+    ngx_http_blob_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_blob_module);
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%ui", ctx->tasks) - p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = p;
+
+    return NGX_OK;
 }
