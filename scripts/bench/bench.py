@@ -178,6 +178,7 @@ GATEWAY_LOCATION = """        location / {
             blob_keys_file %(prefix)s/conf/keys;
             blob_thread_pool blob;
             blob_fsync %(fsync)s;
+            blob_cached_reads %(cached_reads)s;
         }
 """
 
@@ -193,12 +194,14 @@ BASELINE_LOCATION = """        location /%(account)s/ {
 
 class Nginx:
 
-    def __init__(self, name, run_dir, data, module=None, fsync=True):
+    def __init__(self, name, run_dir, data, module=None, fsync=True,
+                 cached_reads=True):
         self.name = name
         self.prefix = run_dir / name
         self.data = data
         self.module = module
         self.fsync = fsync
+        self.cached_reads = cached_reads
         self.port = None
         self.proc = None
         for d in ("conf", "logs", "temp", "body"):
@@ -213,6 +216,7 @@ class Nginx:
         v = {"workers": WORKERS, "nofile": nofile, "prefix": self.prefix,
              "port": self.port, "account": ACCOUNT, "data": self.data,
              "fsync": "on" if self.fsync else "off",
+             "cached_reads": "on" if self.cached_reads else "off",
              "user": "user root;" if os.geteuid() == 0 else "",
              "load": ("load_module %s;" % self.module) if self.module
              else ""}
@@ -652,11 +656,17 @@ def bench_small(servers, run, sas, table, small_names):
             % (method, fmt_size(SMALL),
                "hload" if method == "HEAD" else "wrk", WRK_CONNS, ROUNDS,
                DURATION))
-        s = wrk_series(servers, ("gateway", "baseline"), method, tf)
+        s = wrk_series(servers, ("gateway", "baseline", "gateway-pool"),
+                       method, tf)
         add_series(table, "%s %s (%s)" % (method, fmt_size(SMALL), label),
                    "req/s", s, target=0.7,
                    p99_label="%s %s p99 latency" % (method, fmt_size(SMALL)),
                    note="client: hload.c" if method == "HEAD" else "")
+        # what a read costs where it cannot be answered from caches (NFS)
+        add_series(table, "%s %s (%s)" % (method, fmt_size(SMALL), label),
+                   "req/s", s, name="gateway-pool",
+                   note="blob_cached_reads off: every read in the thread "
+                        "pool, as on NFS")
 
 
 def bench_put_small(servers, run, sas, table):
@@ -1032,10 +1042,16 @@ def main():
         servers["gateway-nofsync"] = Nginx("gateway-nofsync", run, data,
                                            module=module,
                                            fsync=False).start()
+        # the same gateway with every read in the thread pool, as on NFS
+        servers["gateway-pool"] = Nginx("gateway-pool", run, data,
+                                        module=module,
+                                        cached_reads=False).start()
         port = servers["gateway"].port
-        log("gateway :%d, baseline :%d, gateway without fsync :%d, data %s"
+        log("gateway :%d, baseline :%d, gateway without fsync :%d, "
+            "gateway without cached reads :%d, data %s"
             % (port, servers["baseline"].port,
-               servers["gateway-nofsync"].port, data))
+               servers["gateway-nofsync"].port,
+               servers["gateway-pool"].port, data))
 
         for c in ("big", "small", "put4k", "list"):
             create_container(port, sas, c)
@@ -1057,6 +1073,7 @@ def main():
             bench_get_big(servers, run, sas, table)
         if selected("small") or selected("head"):
             bench_small(servers, run, sas, table, small_names)
+        servers.pop("gateway-pool").stop()
         put_small = put_big = None
         if selected("put4k"):
             put_small = bench_put_small(servers, run, sas, table)
@@ -1078,14 +1095,16 @@ def main():
         if selected("azcopy"):
             bench_azcopy(servers, run, sas, table)
 
-        for name in ("gateway", "baseline", "gateway-nofsync"):
+        for name in ("gateway", "baseline", "gateway-nofsync",
+                     "gateway-pool"):
             bad = servers[name].bad_lines() if name in servers else []
             if bad:
                 table.notes.append("%s error.log: %d [alert]/[crit]/[emerg] "
                                    "lines, first: %s"
                                    % (name, len(bad), bad[0]))
     finally:
-        for name in ("gateway", "baseline", "gateway-nofsync"):
+        for name in ("gateway", "baseline", "gateway-nofsync",
+                     "gateway-pool"):
             if name in servers:
                 servers[name].stop()
 
