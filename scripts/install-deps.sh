@@ -19,8 +19,9 @@ build_pkgs=(nginx nginx-dev libssl-dev libxml2-dev libpcre2-dev
 # "fuse3|fuse": Debian's fuse3 replaces and provides fuse, either one
 # satisfies bindfs, and forcing fuse3 over an installed fuse would remove
 # a package other tools may be using.
+# openssl (the command) makes the certificate t/test_example_conf.py needs.
 test_pkgs=(python3-azure python3-pytest rclone bindfs "fuse3|fuse"
-           libsecret-1-0)
+           libsecret-1-0 openssl)
 
 # wrk and curl drive the benchmark; AzCopy (from t/node, see node_clients)
 # needs libsecret at startup
