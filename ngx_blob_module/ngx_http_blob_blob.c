@@ -561,10 +561,18 @@ ngx_http_blob_read_start(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
     }
 
     if (ctx->props_cached && ctx->conf->cached_reads
-        && !get->range_md5_wanted
-        && ngx_http_blob_read_cached(r, ctx) == NGX_OK)
+        && !get->range_md5_wanted)
     {
-        return ngx_http_blob_read_answer(r, ctx);
+        rc = ngx_http_blob_read_cached(r, ctx);
+
+        if (rc == NGX_OK) {
+            return ngx_http_blob_read_answer(r, ctx);
+        }
+
+        if (rc == NGX_ERROR) {
+            return ngx_http_blob_error(r, NGX_HTTP_BLOB_ERR_INTERNAL_ERROR,
+                                       NULL);
+        }
     }
 
     /* a range's MD5 reads up to 4 MiB: not a task to queue others behind */
@@ -580,62 +588,65 @@ ngx_http_blob_read_start(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 
 
 /*
- * A read whose answer is all in memory: the path in the kernel's lookup
- * cache, the properties in this worker's cache for the file's ETag, a
- * small blob's bytes in the page cache.  It is answered on the event
- * loop, without the two wake-ups of a thread-pool round trip, which are
- * most of what a HEAD costs.  If any part would need I/O, NGX_DECLINED:
- * the thread pool does the read from the start.
+ * A read whose answer is in memory: the path in the kernel's lookup
+ * cache, the properties in this worker's cache for the file's ETag.  It
+ * is answered on the event loop, without the two wake-ups of a thread-pool
+ * round trip, which are most of what a HEAD costs.  A small blob's bytes
+ * are read here too if the page cache has them all (RWF_NOWAIT); if not,
+ * they go by sendfile, in nginx's aio thread as a large blob's do.  If the
+ * open or the properties would need I/O, NGX_DECLINED: the thread pool
+ * does the read from the start.
  */
 
 static ngx_int_t
 ngx_http_blob_read_cached(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
 {
     ngx_fd_t              fd;
+    ngx_uint_t            noatime;
     ngx_file_info_t       fi;
     ngx_http_blob_get_t  *get;
 
     get = ctx->op_data;
 
-    fd = ngx_http_blob_store_open_cached(ctx, &fi);
+    noatime = (ctx->op->handler == ngx_http_blob_get_blob);
+
+    fd = ngx_http_blob_store_open_cached(ctx, &fi, &noatime);
     if (fd == NGX_INVALID_FILE) {
         return NGX_DECLINED;
     }
 
     if (ctx->props_cached->etag != ngx_http_blob_store_etag(&fi)) {
-        goto declined;
-    }
-
-    /* the cache holds this version: nothing is read from the disk */
-
-    if (ngx_http_blob_store_load_props(r->pool, ctx, &ctx->state_path, &fi,
-                                       &get->props)
-        != NGX_OK)
-    {
-        goto declined;
-    }
-
-    ngx_http_blob_read_range(get, fi.st_size);
-
-    if (!get->unsatisfiable && ngx_http_blob_read_inline_wanted(ctx, get)) {
-
-        if (ngx_http_blob_read_inline(r->pool, fd, get, RWF_NOWAIT) != NGX_OK
-            || get->inline_data == NULL)
-        {
-            goto declined;
-        }
+        /*
+         * A changed file: the task closes this descriptor, as a close
+         * may write (ext4 allocates the delayed blocks of a file that
+         * was truncated and written again when it is released).
+         */
+        ctx->fd = fd;
+        return NGX_DECLINED;
     }
 
     ctx->fd = fd;
     ctx->fi = fi;
 
+    /* the cache holds this version: nothing is read from the disk */
+
+    if (ngx_http_blob_store_load_props(r->pool, ctx, &ctx->state_path,
+                                       &ctx->fi, &get->props)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_blob_read_range(get, fi.st_size);
+
+    if (!get->unsatisfiable && noatime
+        && ngx_http_blob_read_inline_wanted(ctx, get)
+        && ngx_http_blob_read_inline(r->pool, fd, get, RWF_NOWAIT) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
-
-declined:
-
-    close(fd);
-
-    return NGX_DECLINED;
 }
 
 
@@ -650,6 +661,12 @@ ngx_http_blob_read_work(ngx_http_blob_ctx_t *ctx)
     ngx_http_blob_get_t  *get;
 
     get = ctx->op_data;
+
+    /* one the event loop opened and gave up on (ngx_http_blob_read_cached) */
+
+    if (ctx->fd != NGX_INVALID_FILE) {
+        (void) close(ctx->fd);
+    }
 
     ctx->fd = ngx_http_blob_store_open(ctx, O_RDONLY);
     if (ctx->fd == NGX_INVALID_FILE) {
@@ -776,8 +793,8 @@ ngx_http_blob_read_inline_wanted(ngx_http_blob_ctx_t *ctx,
 
 /*
  * flags is RWF_NOWAIT on the event loop: a page not in the page cache
- * ends the read there.  A short read leaves get->inline_data NULL, and
- * the bytes to sendfile (or to the thread pool).
+ * ends the read there (tmpfs has no RWF_NOWAIT at all).  A short read
+ * leaves get->inline_data NULL, and the bytes to sendfile.
  */
 
 static ngx_int_t
@@ -800,6 +817,7 @@ ngx_http_blob_read_inline(ngx_pool_t *pool, ngx_fd_t fd,
         n = preadv2(fd, &iov, 1, pos, flags);
 
         if (n <= 0) {
+            ngx_pfree(pool, get->inline_data);
             get->inline_data = NULL;
             break;
         }

@@ -462,7 +462,7 @@ ngx_fd_t ngx_http_blob_store_open(ngx_http_blob_ctx_t *ctx, int flags);
 void ngx_http_blob_store_probe_root(ngx_conf_t *cf,
     ngx_http_blob_account_t *account);
 ngx_fd_t ngx_http_blob_store_open_cached(ngx_http_blob_ctx_t *ctx,
-    ngx_file_info_t *fi);
+    ngx_file_info_t *fi, ngx_uint_t *noatime);
 ngx_int_t ngx_http_blob_store_stat(ngx_http_blob_ctx_t *ctx,
     ngx_file_info_t *fi);
 ngx_int_t ngx_http_blob_store_unlink(ngx_http_blob_ctx_t *ctx);

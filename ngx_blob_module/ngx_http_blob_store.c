@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
+#include <sys/sysmacros.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 
@@ -1578,15 +1579,23 @@ ngx_http_blob_store_probe_root(ngx_conf_t *cf, ngx_http_blob_account_t *account)
         return;
     }
 
-    /* RESOLVE_CACHED came with Linux 5.12: an older kernel says EINVAL */
+    /*
+     * the cached opens' own flags: a kernel before 5.12 (no
+     * RESOLVE_CACHED) says EINVAL, a root reached through a symbolic link
+     * ELOOP, and either would refuse every cached open
+     */
 
     ngx_memzero(&how, sizeof(struct open_how));
-    how.flags = O_RDONLY|O_DIRECTORY|O_CLOEXEC;
-    how.resolve = RESOLVE_CACHED;
+    how.flags = O_PATH|O_DIRECTORY|O_CLOEXEC;
+    how.resolve = RESOLVE_CACHED|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS;
 
     fd = syscall(SYS_openat2, AT_FDCWD, root, &how, sizeof(struct open_how));
 
     if (fd == -1 && ngx_errno != EAGAIN) {
+        ngx_conf_log_error(NGX_LOG_NOTICE, cf, ngx_errno,
+                           "account \"%V\": reads of \"%s\" go through the "
+                           "thread pool (blob_cached_reads)",
+                           &account->name, root);
         return;
     }
 
@@ -1601,20 +1610,24 @@ ngx_http_blob_store_probe_root(ngx_conf_t *cf, ngx_http_blob_account_t *account)
 
 /*
  * The open of a read answered on the event loop: only if no step of the
- * lookup needs I/O (RESOLVE_CACHED), and only for a regular file on the
- * account root's own filesystem; anything else, an error included, is
- * NGX_INVALID_FILE and the read goes to the thread pool, which gives the
- * answer and the error the careful way.  No symbolic link is followed, so
- * the file is the one at the path, inside its container.
+ * lookup needs I/O (RESOLVE_CACHED), only for a regular file on the
+ * account root's own filesystem, and without following any symbolic link,
+ * so that the file is the one at the path, inside its container.  Anything
+ * else, an error included, is NGX_INVALID_FILE: the read goes to the
+ * thread pool, which answers the careful way.
  *
- * A filesystem of another kind mounted below a local account root would
- * be opened here as well: that is what "blob_cached_reads off" is for.
+ * *noatime asks for O_NOATIME (the caller reads the file here: on ext4 an
+ * atime update may wait for the journal); it is 0 on return when the
+ * worker may not have it (O_NOATIME is for the file's owner).
  */
 
 ngx_fd_t
-ngx_http_blob_store_open_cached(ngx_http_blob_ctx_t *ctx, ngx_file_info_t *fi)
+ngx_http_blob_store_open_cached(ngx_http_blob_ctx_t *ctx, ngx_file_info_t *fi,
+    ngx_uint_t *noatime)
 {
+    int              rc;
     ngx_fd_t         fd;
+    struct statx     stx;
     struct open_how  how;
 
     if (!ctx->account->root_local) {
@@ -1622,14 +1635,59 @@ ngx_http_blob_store_open_cached(ngx_http_blob_ctx_t *ctx, ngx_file_info_t *fi)
     }
 
     ngx_memzero(&how, sizeof(struct open_how));
-    how.flags = O_RDONLY|O_NONBLOCK|O_CLOEXEC;
-    how.resolve = RESOLVE_CACHED | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    how.resolve = RESOLVE_CACHED|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS;
+
+    /*
+     * First where the path leads, with a descriptor that opens nothing:
+     * the root's own filesystem, and not one mounted below the root, or
+     * over it after the configuration was read, where the open would be
+     * a round trip to a server; a regular file, not a device whose
+     * driver's open may wait.  AT_STATX_DONT_SYNC: even on such a
+     * filesystem the answer comes from memory.
+     */
+
+    how.flags = O_PATH|O_CLOEXEC;
 
     fd = syscall(SYS_openat2, AT_FDCWD, ctx->blob_path.data, &how,
                  sizeof(struct open_how));
     if (fd == -1) {
         return NGX_INVALID_FILE;
     }
+
+    rc = statx(fd, "", AT_EMPTY_PATH|AT_STATX_DONT_SYNC, STATX_TYPE, &stx);
+
+    close(fd);
+
+    if (rc == -1
+        || !S_ISREG(stx.stx_mode)
+        || makedev(stx.stx_dev_major, stx.stx_dev_minor)
+           != ctx->account->root_dev)
+    {
+        return NGX_INVALID_FILE;
+    }
+
+    how.flags = O_RDONLY|O_NONBLOCK|O_CLOEXEC;
+
+    if (*noatime) {
+        how.flags |= O_NOATIME;
+    }
+
+    fd = syscall(SYS_openat2, AT_FDCWD, ctx->blob_path.data, &how,
+                 sizeof(struct open_how));
+
+    if (fd == -1 && *noatime && ngx_errno == EPERM) {
+        *noatime = 0;
+        how.flags &= ~O_NOATIME;
+
+        fd = syscall(SYS_openat2, AT_FDCWD, ctx->blob_path.data, &how,
+                     sizeof(struct open_how));
+    }
+
+    if (fd == -1) {
+        return NGX_INVALID_FILE;
+    }
+
+    /* the path may have changed since the statx() */
 
     if (fstat(fd, fi) == -1
         || !S_ISREG(fi->st_mode)
