@@ -193,7 +193,8 @@ def test_concurrent_reads_through_both_hosts(hosts):
     # bytes and properties, whatever the batching of short tasks does on
     # a mount whose calls are slower than a local disk's
     import hashlib
-    import threading
+
+    from lib.races import run_threads
 
     backing, (a, b) = hosts
     container = new_container(a)
@@ -207,28 +208,18 @@ def test_concurrent_reads_through_both_hosts(hosts):
         assert r.status == 201, r
         blobs[path] = (body, r.headers["ETag"], i)
 
-    errors = []
-
     def reader(k):
-        try:
-            g = (a, b)[k % 2]
-            for j in range(20):
-                path = sorted(blobs)[(k * 7 + j) % len(blobs)]
-                body, etag, i = blobs[path]
-                r = g.request("GET" if j % 2 else "HEAD", path)
-                assert r.status == 200, (path, r)
-                assert r.headers["ETag"] == etag
-                assert r.headers["x-ms-meta-n"] == str(i)
-                assert r.headers["Content-MD5"] == base64.b64encode(
-                    hashlib.md5(body).digest()).decode()
-                if j % 2:
-                    assert r.body == body
-        except BaseException as e:          # noqa: BLE001 (reported below)
-            errors.append(repr(e))
+        g = (a, b)[k % 2]
+        for j in range(20):
+            path = sorted(blobs)[(k * 7 + j) % len(blobs)]
+            body, etag, i = blobs[path]
+            r = g.request("GET" if j % 2 else "HEAD", path)
+            assert r.status == 200, (path, r)
+            assert r.headers["ETag"] == etag
+            assert r.headers["x-ms-meta-n"] == str(i)
+            assert r.headers["Content-MD5"] == base64.b64encode(
+                hashlib.md5(body).digest()).decode()
+            if j % 2:
+                assert r.body == body
 
-    threads = [threading.Thread(target=reader, args=(k,)) for k in range(24)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors[:3]
+    run_threads(24, reader)

@@ -24,6 +24,7 @@ import uuid
 import pytest
 
 from lib import azsign
+from lib.races import run_threads
 
 
 def make_container(g):
@@ -42,23 +43,6 @@ def put(g, path, body, meta=None, content_type=None):
     r = g.request("PUT", path, headers=headers, body=body)
     assert r.status == 201, r
     return r.headers["ETag"]
-
-
-def run_threads(n, fn):
-    errors = []
-
-    def wrap(i):
-        try:
-            fn(i)
-        except BaseException as e:          # noqa: BLE001 (reported below)
-            errors.append(repr(e))
-
-    threads = [threading.Thread(target=wrap, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors[:5]
 
 
 @pytest.mark.parametrize("batch", [1, 64])

@@ -119,6 +119,26 @@ class Prepared:
             self.conn.close()
 
 
+def run_threads(n, fn, timeout=120):
+    """Runs fn(0) .. fn(n - 1) in n threads at once; fails with the first
+    errors any of them raised."""
+
+    errors = []
+
+    def wrap(i):
+        try:
+            fn(i)
+        except BaseException as e:          # noqa: BLE001 (reported below)
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=wrap, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not errors, errors[:5]
+
+
 def contend(prepared, timeout=120):
     """Sends every Prepared at once (a barrier); returns their responses
     in order, or the exception a request raised in its place."""
