@@ -87,6 +87,15 @@ ngx_log_stderr(ngx_err_t err, const char *fmt, ...)
 }
 
 
+/* the configuration is not parsed here: nothing to say about it */
+
+void ngx_cdecl
+ngx_conf_log_error(ngx_uint_t level, ngx_conf_t *cf, ngx_err_t err,
+    const char *fmt, ...)
+{
+}
+
+
 ngx_int_t
 ngx_http_send_header(ngx_http_request_t *r)
 {
