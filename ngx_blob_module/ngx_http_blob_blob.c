@@ -852,7 +852,7 @@ ngx_http_blob_read_answer(ngx_http_request_t *r, ngx_http_blob_ctx_t *ctx)
         return ngx_http_blob_error(r, ctx->error, NULL);
     }
 
-    if (ctx->props_read && get->props.from_api) {
+    if (ctx->props_read) {
         bmcf = ngx_http_get_module_main_conf(r, ngx_http_blob_module);
         ngx_http_blob_props_cache_put(bmcf->props_cache, &ctx->blob_path,
                                       &get->props);

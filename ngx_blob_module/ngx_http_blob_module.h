@@ -244,7 +244,6 @@ typedef struct {
     u_char                       content_md5[16];
     unsigned                     has_md5:1;
     unsigned                     resident:1;    /* bytes are on this tier */
-    unsigned                     from_api:1;    /* the sidecar matched */
 
     ngx_array_t                  metadata;      /* of ngx_keyval_t */
 
@@ -340,7 +339,8 @@ struct ngx_http_blob_ctx_s {
     u_char                       committed;     /* temp_path was renamed
                                                    or unlinked: the request
                                                    cleanup leaves it be */
-    u_char                       props_read;    /* a sidecar was read */
+    u_char                       props_read;    /* a sidecar was read, or
+                                                   found not to be there */
     u_char                       body_hashing;  /* a hash task runs */
     u_char                       body_write_waits;  /* for the hash task */
 

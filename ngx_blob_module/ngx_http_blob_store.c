@@ -345,6 +345,7 @@ ngx_http_blob_store_load_props(ngx_pool_t *pool, ngx_http_blob_ctx_t *ctx,
     u_char        *path;
     size_t         i, n;
     json_t        *root, *meta, *pair;
+    ngx_int_t      rc;
     ngx_str_t      data, md5, decoded;
     json_error_t   error;
     ngx_keyval_t  *kv;
@@ -381,11 +382,22 @@ ngx_http_blob_store_load_props(ngx_pool_t *pool, ngx_http_blob_ctx_t *ctx,
 
     ngx_http_blob_store_version_name(path, state_path, 'm', props->etag);
 
-    /* no sidecar: a file written by NFS clients, default properties */
+    rc = ngx_http_blob_store_read_file(pool, ctx, path, &data, 256 * 1024);
 
-    if (ngx_http_blob_store_read_file(pool, ctx, path, &data, 256 * 1024)
-        != NGX_OK)
-    {
+    if (rc != NGX_OK) {
+        /*
+         * No sidecar: a file written by NFS clients, default properties.
+         * That is known for good when the file is not there: a version's
+         * sidecar is written before the blob has its ETag, never after
+         * (docs/LAYOUT.md), so the defaults may be cached as well.
+         */
+
+        if (rc == NGX_DECLINED
+            && (ctx->err == NGX_ENOENT || ctx->err == NGX_ENOTDIR))
+        {
+            ctx->props_read = 1;
+        }
+
         ctx->err = 0;
         ctx->failed = NULL;
         return NGX_OK;
@@ -475,8 +487,6 @@ ngx_http_blob_store_load_props(ngx_pool_t *pool, ngx_http_blob_ctx_t *ctx,
     if (json_is_false(json_object_get(root, "resident"))) {
         props->resident = 0;
     }
-
-    props->from_api = 1;
 
     json_decref(root);
 

@@ -256,6 +256,34 @@ def test_file_rewritten_behind_the_gateway(logged):
     assert r.body == b"new content"
 
 
+def test_file_written_by_nfs_clients_from_caches(logged):
+    # no properties file: default properties, cached for the file's ETag
+    # like any others, and never past a change
+    c = new_container(logged)
+    path = "/%s/nfs" % c
+    f = logged.g.root / c / "nfs"
+    f.write_bytes(b"written beside the API")
+    first, first_tasks, second = twice(logged, "HEAD", path)
+    assert first_tasks == 1 and second.status == 200
+    assert second.headers["Content-Type"] == "application/octet-stream"
+    assert second.headers["Content-Length"] == "22"
+    etag = second.headers["ETag"]
+
+    # the API gives it properties: a new version, a new ETag
+    r = logged.request("PUT", path, query={"comp": "metadata"},
+                       headers={"x-ms-meta-k": "v"})
+    assert r.status == 200 and r.headers["ETag"] != etag
+    first, first_tasks, second = twice(logged, "HEAD", path)
+    assert first_tasks == 1 and second.headers["x-ms-meta-k"] == "v"
+
+    # an NFS client writes it again
+    f.write_bytes(b"and again, longer than before")
+    first, first_tasks, second = twice(logged, "GET", path)
+    assert first_tasks == 1
+    assert second.body == b"and again, longer than before"
+    assert "x-ms-meta-k" not in second.headers
+
+
 def test_file_removed_behind_the_gateway(logged):
     c = new_container(logged)
     path = "/%s/b" % c
