@@ -55,10 +55,18 @@ def test_example_configuration_is_accepted(tmp_path):
 
     path = tmp_path / "nginx.conf"
     path.write_text(conf)
+    env = dict(os.environ)
+    if gw.SANITIZED:
+        # nginx -t exits without freeing its cycle (no leak to report),
+        # and its core passes memcpy() a NULL for an empty -g: only what
+        # the module's code does counts here
+        env.update(gw.SANITIZER_ENV)
+        env["ASAN_OPTIONS"] += ":detect_leaks=0"
     r = subprocess.run([gw.NGINX, "-t", "-p", str(tmp_path) + "/",
                         "-c", str(path), "-e", str(logs / "startup.log")],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 0 and "test is successful" in r.stderr, r.stderr
+    assert "ngx_http_blob" not in r.stderr, r.stderr
 
 
 def test_every_directive_is_in_the_readme():
