@@ -297,11 +297,15 @@ discard:
     (void) unlink((char *) ctx->temp_path.data);
     ctx->committed = 1;
 
-    /* a missing container shows as a failed rename or mkdir */
+    /*
+     * a missing container shows as a failed rename or mkdir (and one
+     * that is a link, which no step follows, is none)
+     */
 
     if (ctx->error != NGX_HTTP_BLOB_OK
         && ctx->error != NGX_HTTP_BLOB_ERR_PATH_CONFLICT
-        && access((char *) ctx->container_path.data, F_OK) == -1)
+        && (ngx_link_info(ctx->container_path.data, &fi) == NGX_FILE_ERROR
+            || !S_ISDIR(fi.st_mode)))
     {
         ctx->error = NGX_HTTP_BLOB_ERR_CONTAINER_NOT_FOUND;
         ctx->failed = NULL;

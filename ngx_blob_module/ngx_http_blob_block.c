@@ -466,7 +466,9 @@ ngx_http_blob_block_stat_work(ngx_http_blob_ctx_t *ctx)
 
     op = ctx->op_data;
 
-    if (stat((char *) ctx->container_path.data, &fi) == -1) {
+    /* lstat(): a container that is a link is none */
+
+    if (ngx_link_info(ctx->container_path.data, &fi) == NGX_FILE_ERROR) {
         ctx->err = ngx_errno;
 
         if (ctx->err == NGX_ENOENT || ctx->err == NGX_ENOTDIR) {
@@ -474,7 +476,7 @@ ngx_http_blob_block_stat_work(ngx_http_blob_ctx_t *ctx)
             return;
         }
 
-        ctx->failed = "stat() of the container";
+        ctx->failed = "lstat() of the container";
         ctx->error = ngx_http_blob_errno_error(ctx->err);
         return;
     }

@@ -800,8 +800,13 @@ ngx_http_blob_store_parent(ngx_http_blob_ctx_t *ctx, u_char *path,
     int      dirfd, fd;
     u_char  *p, *seg;
 
+    /*
+     * O_NOFOLLOW: nor may the container itself be a link (to anywhere
+     * outside the account's root); the root's own path may have links
+     */
+
     path[base_len] = '\0';
-    dirfd = open((char *) path, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+    dirfd = open((char *) path, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
     path[base_len] = '/';
 
     if (dirfd == -1) {
@@ -1476,8 +1481,10 @@ ngx_http_blob_store_open(ngx_http_blob_ctx_t *ctx, int flags)
         return fd;
     }
 
+    /* a container that is a link is none (ngx_http_blob_store_parent) */
+
     dirfd = open((char *) ctx->container_path.data,
-                 O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+                 O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
 
     if (dirfd == -1) {
         ctx->err = ngx_errno;

@@ -7,6 +7,7 @@ The rule checked everywhere: whatever the request, nothing is read from or
 written to a place outside the container it names.
 """
 
+import base64
 import os
 import urllib.parse
 import uuid
@@ -509,6 +510,55 @@ def test_symlinked_file_delete_leaves_target(gateway, new_container,
 
     assert r.status in (202, 404, 409), r
     assert (outside / "secret.txt").read_bytes() == b"outside secret"
+
+
+@pytest.fixture
+def linked_container(gateway, outside):
+    """A container directory that is a symbolic link out of the root."""
+    name = "lc" + uuid.uuid4().hex[:12]
+    os.symlink(outside, gateway.root / name)
+    yield name
+    os.unlink(gateway.root / name)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_symlinked_container_read_refused(gateway, linked_container, outside,
+                                          method):
+    r = get_raw(gateway, linked_container, "secret.txt", method=method)
+
+    assert_error(r, 404, "ContainerNotFound", head=(method == "HEAD"))
+    assert b"outside secret" not in r.body
+
+
+def test_symlinked_container_writes_refused(gateway, linked_container,
+                                            outside):
+    path = "/%s/secret.txt" % linked_container
+    before = os.stat(outside / "secret.txt").st_mtime_ns
+    block = base64.b64encode(b"block-1").decode()
+    answers = {
+        "put blob": put_raw(gateway, linked_container, "secret.txt", b"pwned"),
+        "new blob": put_raw(gateway, linked_container, "new.txt"),
+        "set metadata": gateway.request("PUT", path,
+                                        query=[("comp", "metadata")],
+                                        headers={"x-ms-meta-a": "1"}),
+        "set properties": gateway.request(
+            "PUT", path, query=[("comp", "properties")],
+            headers={"x-ms-blob-content-type": "a/b"}),
+        "put block": gateway.request("PUT", path, query=[
+            ("comp", "block"), ("blockid", block)], body=b"pwned"),
+        "put block list": gateway.request(
+            "PUT", path, query=[("comp", "blocklist")],
+            body=("<BlockList><Latest>%s</Latest></BlockList>"
+                  % block).encode()),
+        "delete blob": gateway.request("DELETE", path),
+    }
+
+    for what, r in answers.items():
+        assert r.status == 404, (what, r)
+        assert r.error_code == "ContainerNotFound", (what, r)
+    assert sorted(os.listdir(outside)) == ["secret.txt"]
+    assert (outside / "secret.txt").read_bytes() == b"outside secret"
+    assert os.stat(outside / "secret.txt").st_mtime_ns == before
 
 
 def test_relative_symlink_to_other_container(gateway, new_container):
