@@ -7,11 +7,14 @@
  * its properties or its metadata: a sidecar is never rewritten, a new
  * version gets a new name.  So what the sidecar for (blob path, ETag) says
  * never changes, on any host, and a copy kept in worker memory needs no
- * invalidation: a read still opens and stats the blob in a thread task
- * (that gives the current ETag, and 404 for a deleted blob) and takes the
- * cached properties only when the ETag is the one they were read for.
- * What it saves is the open, read, close and parse of the sidecar: round
- * trips on NFS, and most of the CPU of a Get Blob Properties.
+ * invalidation: a read still opens and stats the blob (in a thread task,
+ * or on the event loop when that cannot wait: blob_cached_reads), which
+ * gives the current ETag and 404 for a deleted blob, and takes the cached
+ * properties only when the ETag is the one they were read for.  What it
+ * saves is the open, read, close and parse of the sidecar: round trips on
+ * NFS, and most of the CPU of a Get Blob Properties.  On a local root it
+ * also keeps the default properties of a file that has no sidecar
+ * (ngx_http_blob_store_load_props() says when that is safe).
  *
  * Entries are a bounded LRU (blob_properties_cache); only the event loop
  * touches the cache, so it needs no lock.  Memory comes from ngx_alloc(),

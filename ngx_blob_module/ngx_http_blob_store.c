@@ -25,7 +25,6 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <sys/syscall.h>
-#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -387,12 +386,16 @@ ngx_http_blob_store_load_props(ngx_pool_t *pool, ngx_http_blob_ctx_t *ctx,
     if (rc != NGX_OK) {
         /*
          * No sidecar: a file written by NFS clients, default properties.
-         * That is known for good when the file is not there: a version's
-         * sidecar is written before the blob has its ETag, never after
-         * (docs/LAYOUT.md), so the defaults may be cached as well.
+         * On a local filesystem that is known for good when the file is
+         * not there: a version's sidecar is written before the blob has
+         * its ETag, never after (docs/LAYOUT.md), so the defaults may be
+         * cached as well.  Not on NFS: another host's new sidecar may be
+         * hidden for a while by this host's cached "no such file" for its
+         * directory, and would then stay hidden behind the cache.
          */
 
         if (rc == NGX_DECLINED
+            && ctx->account->root_local
             && (ctx->err == NGX_ENOENT || ctx->err == NGX_ENOTDIR))
         {
             ctx->props_read = 1;
@@ -1563,7 +1566,7 @@ ngx_http_blob_store_probe_root(ngx_conf_t *cf, ngx_http_blob_account_t *account)
 {
     int               fd;
     u_char           *root;
-    ngx_uint_t        i;
+    ngx_uint_t        i, n;
     struct stat       st;
     struct statfs     fs;
     struct open_how   how;
@@ -1584,15 +1587,16 @@ ngx_http_blob_store_probe_root(ngx_conf_t *cf, ngx_http_blob_account_t *account)
         return;
     }
 
-    for (i = 0; i < sizeof(ngx_http_blob_store_local_fs) / sizeof(ngx_uint_t);
-         i++)
-    {
+    n = sizeof(ngx_http_blob_store_local_fs)
+        / sizeof(ngx_http_blob_store_local_fs[0]);
+
+    for (i = 0; i < n; i++) {
         if ((ngx_uint_t) fs.f_type == ngx_http_blob_store_local_fs[i]) {
             break;
         }
     }
 
-    if (i == sizeof(ngx_http_blob_store_local_fs) / sizeof(ngx_uint_t)) {
+    if (i == n) {
         return;
     }
 
@@ -1608,7 +1612,7 @@ ngx_http_blob_store_probe_root(ngx_conf_t *cf, ngx_http_blob_account_t *account)
 
     fd = syscall(SYS_openat2, AT_FDCWD, root, &how, sizeof(struct open_how));
 
-    if (fd == -1 && ngx_errno != EAGAIN) {
+    if (fd == -1 && ngx_errno != NGX_EAGAIN) {
         ngx_conf_log_error(NGX_LOG_NOTICE, cf, ngx_errno,
                            "account \"%V\": reads of \"%s\" go through the "
                            "thread pool (blob_cached_reads)",
@@ -1617,7 +1621,7 @@ ngx_http_blob_store_probe_root(ngx_conf_t *cf, ngx_http_blob_account_t *account)
     }
 
     if (fd != -1) {
-        close(fd);
+        (void) close(fd);
     }
 
     account->root_dev = st.st_dev;
@@ -1673,7 +1677,7 @@ ngx_http_blob_store_open_cached(ngx_http_blob_ctx_t *ctx, ngx_file_info_t *fi,
 
     rc = statx(fd, "", AT_EMPTY_PATH|AT_STATX_DONT_SYNC, STATX_TYPE, &stx);
 
-    close(fd);
+    (void) close(fd);
 
     if (rc == -1
         || !S_ISREG(stx.stx_mode)
@@ -1692,7 +1696,7 @@ ngx_http_blob_store_open_cached(ngx_http_blob_ctx_t *ctx, ngx_file_info_t *fi,
     fd = syscall(SYS_openat2, AT_FDCWD, ctx->blob_path.data, &how,
                  sizeof(struct open_how));
 
-    if (fd == -1 && *noatime && ngx_errno == EPERM) {
+    if (fd == -1 && *noatime && ngx_errno == NGX_EPERM) {
         *noatime = 0;
         how.flags &= ~O_NOATIME;
 
@@ -1710,7 +1714,7 @@ ngx_http_blob_store_open_cached(ngx_http_blob_ctx_t *ctx, ngx_file_info_t *fi,
         || !S_ISREG(fi->st_mode)
         || fi->st_dev != ctx->account->root_dev)
     {
-        close(fd);
+        (void) close(fd);
         return NGX_INVALID_FILE;
     }
 
