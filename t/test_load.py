@@ -31,8 +31,9 @@ from lib.load import RssSampler, run_load  # noqa: E402
 LOAD_SECONDS = int(os.environ.get("BLOB_LOAD_SECONDS", "60"))
 LOAD_CONNECTIONS = int(os.environ.get("BLOB_LOAD_CONNECTIONS", "1100"))
 
-# growth of the workers' memory allowed once every connection is open and
-# the run is warm: a leak of 100 bytes a request is 6 MiB a minute here
+# growth of the workers' memory allowed over the second half of the run,
+# once every connection is open: a leak of 100 bytes a request is about
+# 30 MiB a minute here (5,000-6,000 requests a second)
 RSS_GROWTH_KIB = 8 * 1024
 
 # the timeouts of the slow-client tests, short so that the tests are;
@@ -120,9 +121,17 @@ def test_load_thousand_connections(gateway_factory, record_property):
     # every connection did real work, not just a request or two
     assert stats.total >= 5 * n, figures
     assert len(steady) >= 3, figures
-    # ASan's allocator quarantines freed memory: RSS is not the module's
+    # ASan's allocator quarantines freed memory: RSS is not the module's.
+    # The workers' heaps reach their working size at a pace that varies
+    # from run to run (sometimes 20 s in): growth is counted from the
+    # highest point of the steady window's first half, so that a slow
+    # climb to a plateau is not taken for a leak, while a leak, which
+    # grows to the end, still is (100 bytes a request: 14 MiB over the
+    # second half here)
     if not gw.SANITIZED:
-        growth = steady[-1][1] - steady[0][1]
+        first_half = [v for t, v in steady
+                      if t <= (steady[0][0] + steady[-1][0]) / 2]
+        growth = steady[-1][1] - max(first_half)
         assert growth < RSS_GROWTH_KIB, (
             "the workers grew %d KiB during the run" % growth, figures)
 
