@@ -592,8 +592,9 @@ ngx_http_blob_finalize(ngx_http_request_t *r, ngx_int_t rc)
 
 /*
  * $blob_thread_tasks: how many thread-pool tasks a request took, for the
- * access log: 0 for a read answered from caches on the event loop
- * (blob_cached_reads), one per filesystem step or body buffer otherwise.
+ * access log: one per filesystem step or body buffer; 0 for a read
+ * answered from caches on the event loop (blob_cached_reads), and for a
+ * request refused before it reached the filesystem.
  */
 
 ngx_int_t
