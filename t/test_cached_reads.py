@@ -107,6 +107,16 @@ def put(g, path, body, headers=None):
     return r.headers["ETag"]
 
 
+def cached_blob(lg, body, name="b"):
+    """A new blob whose properties the worker has cached (its first read
+    went through the pool): (container, path, ETag)."""
+    c = new_container(lg)
+    path = "/%s/%s" % (c, name)
+    etag = put(lg, path, body)
+    lg.request("HEAD", path)
+    return c, path, etag
+
+
 def stable(r):
     body = re.sub(rb"\nRequestId:[^\n]*\nTime:[^<]*", b"", r.body)
     return (r.status, body,
@@ -181,10 +191,7 @@ def test_ranges_from_caches(logged, rng, status, expect):
 
 
 def test_conditions_from_caches(logged):
-    c = new_container(logged)
-    path = "/%s/b" % c
-    etag = put(logged, path, b"conditional")
-    logged.request("HEAD", path)            # fills the cache
+    _, path, etag = cached_blob(logged, b"conditional")
 
     r = logged.request("GET", path, headers={"If-None-Match": etag})
     assert logged.tasks() == 0
@@ -207,10 +214,7 @@ def test_conditions_from_caches(logged):
 
 def test_range_md5_goes_to_the_pool(logged):
     # hashing up to 4 MiB is not event loop work
-    c = new_container(logged)
-    path = "/%s/b" % c
-    put(logged, path, b"0123456789")
-    logged.request("HEAD", path)
+    _, path, _ = cached_blob(logged, b"0123456789")
     r = logged.request("GET", path, headers={
         "x-ms-range": "bytes=0-3", "x-ms-range-get-content-md5": "true"})
     assert r.status == 206 and r.body == b"0123"
@@ -233,10 +237,7 @@ def test_authorization_still_checked(logged):
 
 def test_file_rewritten_behind_the_gateway(logged):
     # an NFS client's write changes the ETag: never the cached properties
-    c = new_container(logged)
-    path = "/%s/b" % c
-    etag = put(logged, path, b"old content")
-    logged.request("HEAD", path)
+    c, path, etag = cached_blob(logged, b"old content")
     logged.request("HEAD", path)
     assert logged.tasks() == 0
 
@@ -285,10 +286,7 @@ def test_file_written_by_nfs_clients_from_caches(logged):
 
 
 def test_file_removed_behind_the_gateway(logged):
-    c = new_container(logged)
-    path = "/%s/b" % c
-    put(logged, path, b"gone soon")
-    logged.request("HEAD", path)
+    c, path, _ = cached_blob(logged, b"gone soon")
     (logged.g.root / c / "b").unlink()
     r = logged.request("GET", path)
     assert r.status == 404 and r.error_code == "BlobNotFound"
@@ -296,10 +294,7 @@ def test_file_removed_behind_the_gateway(logged):
 
 
 def test_file_replaced_by_directory(logged):
-    c = new_container(logged)
-    path = "/%s/a" % c
-    put(logged, path, b"file")
-    logged.request("HEAD", path)
+    c, path, _ = cached_blob(logged, b"file", "a")
     d = logged.g.root / c / "a"
     d.unlink()
     d.mkdir()
@@ -352,10 +347,7 @@ def test_link_out_of_the_container_is_not_followed(logged):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
 def test_device_node_is_not_opened_on_the_event_loop(logged):
-    c = new_container(logged)
-    path = "/%s/b" % c
-    put(logged, path, b"file")
-    logged.request("HEAD", path)
+    c, path, _ = cached_blob(logged, b"file")
     f = logged.g.root / c / "b"
     f.unlink()
     os.mknod(f, stat.S_IFCHR | 0o600, os.makedev(1, 3))     # /dev/null
